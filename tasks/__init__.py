@@ -1,0 +1,1 @@
+"""Celery app, schedule and thin tasks that call core services."""

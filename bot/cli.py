@@ -1,0 +1,248 @@
+"""The `agentpm` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from core.config import ConfigError, Settings, load_settings
+from core.logging import configure_logging
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"agentpm: {message}", err=True)
+    sys.exit(code)
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    """Load settings; production with missing or weak secrets stops here with one line and exit code 2."""
+    try:
+        settings = load_settings(**overrides)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    except ValueError as exc:  # pydantic's validation error: name the first bad variable only
+        first = str(exc).splitlines()
+        fail("invalid configuration: " + " ".join(first[1:3]).strip(), 2)
+    configure_logging(settings.log_format)
+    if settings.generated:
+        from core.logging import get_logger
+
+        get_logger("agentpm").warning(
+            "development: generated throwaway secrets; set them for anything that must survive a restart",
+            generated=settings.generated,
+        )
+    return settings
+
+
+def require_schema(settings: Settings) -> None:
+    """`serve`, `socket`, `worker` and `beat` never migrate; they refuse to start when the schema is behind."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.db.schema import SchemaBehind, require_head
+    from core.db.session import make_engine
+
+    engine = make_engine(settings)
+    try:
+        require_head(engine)
+    except SchemaBehind as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(f"cannot reach the database: {type(exc.orig or exc).__name__}")
+    finally:
+        engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Agent PM: Jira, search, TODOs and digests in Slack."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """HTTP server: Slack events, health, readiness and metrics."""
+    from aiohttp import web
+
+    from bot.app import build_app
+    from bot.server import build_web_app
+    from bot.wiring import build_services
+
+    settings = settings_or_exit()
+    require_schema(settings)
+    bot = build_app(build_services(settings))
+    click.echo(f"agentpm: serving on http://{host}:{port} (Slack: POST /slack/events)", err=True)
+    web.run_app(build_web_app(bot), host=host, port=port, print=None, access_log=None)
+
+
+@main.command()
+def socket() -> None:
+    """The same Bolt app over Socket Mode (needs SLACK_APP_TOKEN)."""
+    import asyncio
+
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    from bot.app import build_app
+    from bot.wiring import build_services
+
+    settings = settings_or_exit()
+    if not settings.slack_app_token:
+        fail("SLACK_APP_TOKEN is required for Socket Mode", 2)
+    require_schema(settings)
+    bot = build_app(build_services(settings))
+
+    async def run() -> None:
+        await bot.authorizer.warm()
+        await AsyncSocketModeHandler(bot.bolt, settings.slack_app_token).start_async()
+
+    asyncio.run(run())
+
+
+def _celery(args: list[str]) -> NoReturn:
+    """Hand the process to Celery with the worker/beat app; `bot` itself never imports `tasks`."""
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.celery_app:app", *args])  # noqa: S606
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: CPU count).")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int | None) -> None:
+    """Celery worker for every queue. Extra options are passed to Celery."""
+    from core.jobs.catalog import QUEUES
+
+    settings = settings_or_exit()
+    if not settings.broker_url:
+        fail("REDIS_URL (or CELERY_BROKER_URL) is required for a worker", 2)
+    require_schema(settings)
+    args = ["worker", "-Q", ",".join(QUEUES), "--loglevel", "INFO", "-n", "agentpm@%h"]
+    if concurrency:
+        args += ["--concurrency", str(concurrency)]
+    _celery(args + list(ctx.args))
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def beat(ctx: click.Context) -> None:
+    """Celery beat: the schedule."""
+    settings = settings_or_exit()
+    if not settings.broker_url:
+        fail("REDIS_URL (or CELERY_BROKER_URL) is required for beat", 2)
+    require_schema(settings)
+    schedule = os.path.join(tempfile.gettempdir(), "agentpm-beat-schedule")
+    _celery(["beat", "--loglevel", "INFO", "--schedule", schedule, *ctx.args])
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["upgrade", "downgrade", "current", "check"]), default="upgrade")
+@click.argument("revision", required=False)
+def migrate(action: str, revision: str | None) -> None:
+    """Alembic: upgrade [REV], downgrade REV, current, check (non-zero when not at head)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.db import schema
+    from core.db.session import make_engine
+
+    settings = settings_or_exit()
+    url = settings.database_url
+    try:
+        if action == "upgrade":
+            schema.upgrade(url, revision or "head")
+            click.echo(f"database at {revision or schema.head_revision(url)}")
+        elif action == "downgrade":
+            if not revision:
+                fail("downgrade needs a revision (for example `base` or `-1`)", 2)
+            schema.downgrade(url, revision)
+            click.echo(f"database downgraded to {revision}")
+        else:
+            engine = make_engine(settings)
+            try:
+                current, head = schema.current_revision(engine), schema.head_revision(url)
+            finally:
+                engine.dispose()
+            click.echo(f"current: {current or 'none'}  head: {head}")
+            if action == "check" and current != head:
+                fail("database is not at head: run `agentpm migrate upgrade`")
+    except SQLAlchemyError as exc:
+        fail(f"database error: {type(exc.orig or exc).__name__}: {str(exc.orig or exc).splitlines()[0]}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def doctor(as_json: bool) -> None:
+    """Deep health check: one line per dependency; exit 1 if any is down."""
+    import asyncio
+
+    from bot.wiring import build_services
+    from core.health import run_checks
+
+    settings = settings_or_exit()
+    services = build_services(settings)
+    try:
+        report = run_checks(services.health_checks())
+    finally:
+        asyncio.run(services.aclose())
+    if as_json:
+        click.echo(json.dumps(report.model_dump()))
+    else:
+        for name, check in report.checks.items():
+            mark = "ok  " if check.ok else "DOWN"
+            click.echo(f"{mark} {name:<9} {check.latency_ms:8.1f} ms  {check.detail}")
+        click.echo(f"status: {report.status}")
+    sys.exit(0 if report.status == "ok" else 1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def status(as_json: bool) -> None:
+    """What is synced and indexed, and pending jobs."""
+    import asyncio
+
+    from bot.wiring import build_services
+    from core.status import build_status, status_json
+
+    settings = settings_or_exit()
+    require_schema(settings)
+    services = build_services(settings)
+    try:
+        try:
+            pending = services.queue.pending()
+        except Exception:  # a dead broker must not hide what is synced
+            pending = None
+        with services.db.session() as session:
+            report = build_status(
+                session,
+                index_backend="pinecone" if settings.pinecone_api_key else "local",
+                pending_jobs=pending,
+            )
+    finally:
+        asyncio.run(services.aclose())
+    if as_json:
+        click.echo(json.dumps(status_json(report)))
+        return
+    from bot.textrender import render_message
+    from bot.views.status import status_message
+
+    click.echo(render_message(status_message(report)))
+
+
+@main.command(name="try")
+@click.option("--as", "as_email", default="you@northwind.example", show_default=True,
+              help="Whose Slack account the terminal speaks for.")
+@click.option("--database", default=None, help="Keep the session's data in this database URL.")
+def try_(as_email: str, database: str | None) -> None:
+    """The bot in a terminal: type `/pm …` commands or messages; ends at end of input."""
+    from bot.terminal import run_terminal
+
+    sys.exit(run_terminal(as_email=as_email, database_url=database))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Every Slack identifier the bot declares or listens for, in one place."""
+
+from __future__ import annotations
+
+COMMAND = "/pm"
+
+# Shortcuts (callback IDs, as in manifest.yml).
+SHORTCUT_CREATE_JIRA_ISSUE = "create_jira_issue"
+SHORTCUT_ADD_TODO = "add_todo"
+SHORTCUT_FIND_SIMILAR = "find_similar"
+SHORTCUT_NEW_JIRA_ISSUE = "new_jira_issue"
+
+# Block IDs and action IDs.
+BLOCK_HELP = "pm_help"
+BLOCK_STATUS = "pm_status"
+BLOCK_ERROR = "pm_error"
+
+# Events the app subscribes to (manifest.yml settings.event_subscriptions.bot_events).
+EVENT_APP_HOME_OPENED = "app_home_opened"
+EVENT_APP_MENTION = "app_mention"
+EVENT_APP_UNINSTALLED = "app_uninstalled"
+EVENT_LINK_SHARED = "link_shared"
+EVENT_MESSAGE = "message"
+EVENT_TOKENS_REVOKED = "tokens_revoked"

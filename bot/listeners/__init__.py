@@ -1,0 +1,1 @@
+"""Listeners: one module per feature, each with ``register(app, services, surface)``."""

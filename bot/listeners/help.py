@@ -1,0 +1,35 @@
+"""`/pm help` (and a bare `/pm`) and the fallback for unknown sub-commands, answered in the ack itself."""
+
+from __future__ import annotations
+
+import difflib
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import ids
+from bot.commands import parse_pm
+from bot.listeners.matchers import subcommand
+from bot.surface import Surface
+from bot.views.format import escape
+from bot.views.help import help_message
+
+
+def register(app: AsyncApp, surface: Surface) -> None:
+    surface.add_subcommand("help", "help", "List the commands and what they do.")
+
+    @app.command(ids.COMMAND, matchers=[subcommand("help", "")])
+    async def show_help(ack: AsyncAck) -> None:
+        await ack(response_type="ephemeral", **help_message(list(surface.subcommands.values())))
+
+
+def register_fallback(app: AsyncApp, surface: Surface) -> None:
+    """Registered last: any `/pm` sub-command no feature claimed."""
+
+    @app.command(ids.COMMAND)
+    async def unknown(ack: AsyncAck, command: dict[str, str]) -> None:
+        sub = parse_pm(command.get("text")).sub
+        close = difflib.get_close_matches(sub, list(surface.subcommands), n=1)
+        hint = f"I don't know `{escape(sub)}`."
+        if close:
+            hint += f" Did you mean `{ids.COMMAND} {close[0]}`?"
+        await ack(response_type="ephemeral", **help_message(list(surface.subcommands.values()), hint=hint))

@@ -1,0 +1,29 @@
+"""`/pm status`: acknowledge at once, count in a job, reply privately through the response_url."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import ids
+from bot.listeners.matchers import subcommand
+from bot.surface import Surface
+from bot.wiring import Services
+from core.notices import ReplyTarget
+
+JOB = "agentpm.status.report"
+
+
+def register(app: AsyncApp, services: Services, surface: Surface) -> None:
+    surface.add_subcommand("status", "status", "What is synced and indexed, and how fresh it is.")
+
+    @app.command(ids.COMMAND, matchers=[subcommand("status")])
+    async def status(ack: AsyncAck, command: dict[str, Any]) -> None:
+        target = ReplyTarget(
+            channel_id=command.get("channel_id"),
+            user_id=command.get("user_id"),
+            response_url=command.get("response_url"),
+        )
+        services.queue.enqueue(JOB, {"target": target.model_dump()})
+        await ack()

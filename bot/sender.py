@@ -1,0 +1,107 @@
+"""Outbound Slack: Web API and response_url clients with slack_sdk's own bounded retry handlers.
+
+Used by listeners (async) and by jobs (sync); both honour 429 ``Retry-After`` and retry connection errors
+and 5xx a bounded number of times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookClient
+
+from core.errors import AgentPMError, Retryable
+
+TIMEOUT_SECONDS = 10
+MAX_RETRIES = 2
+
+
+def sync_retry_handlers() -> list[RetryHandler]:
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=MAX_RETRIES),
+        ConnectionErrorRetryHandler(max_retry_count=MAX_RETRIES),
+        ServerErrorRetryHandler(max_retry_count=MAX_RETRIES),
+    ]
+
+
+def async_web_client(token: str | None, base_url: str) -> AsyncWebClient:
+    """The client Bolt uses for listener calls."""
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS)
+    client.retry_handlers.extend(
+        [
+            AsyncRateLimitErrorRetryHandler(max_retry_count=MAX_RETRIES),
+            AsyncConnectionErrorRetryHandler(max_retry_count=MAX_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=MAX_RETRIES),
+        ]
+    )
+    return client
+
+
+class SlackSendError(AgentPMError):
+    user_message = "Slack refused the message."
+
+
+class SlackSender:
+    """Posts messages for jobs; maps Slack failures to ``Retryable`` (rate limits, 5xx) or ``SlackSendError``."""
+
+    def __init__(self, token: str | None, base_url: str) -> None:
+        self.client = WebClient(
+            token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=sync_retry_handlers()
+        )
+
+    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.client.api_call(method, json=kwargs)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                retry_after = exc.response.headers.get("Retry-After") if exc.response.headers else None
+                raise Retryable(f"Slack {method}: {error}", float(retry_after) if retry_after else None) from exc
+            raise SlackSendError(f"Slack {method} failed: {error}") from exc
+        except OSError as exc:
+            raise Retryable(f"Slack {method}: {type(exc).__name__}") from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def post_message(self, channel: str, message: dict[str, Any], thread_ts: str | None = None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"channel": channel, **message}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        return self._call("chat.postMessage", **kwargs)
+
+    def post_ephemeral(
+        self, channel: str, user: str, message: dict[str, Any], thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, **message}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        return self._call("chat.postEphemeral", **kwargs)
+
+    def respond(self, response_url: str, message: dict[str, Any], *, private: bool = True) -> None:
+        """Post to a ``response_url`` (valid 30 minutes, 5 times), the natural reply to a slash command."""
+        webhook = WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=sync_retry_handlers())
+        body = {"response_type": "ephemeral" if private else "in_channel", **message}
+        try:
+            response = webhook.send_dict(body)
+        except OSError as exc:
+            raise Retryable(f"response_url: {type(exc).__name__}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise Retryable(f"response_url answered HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise SlackSendError(f"response_url answered HTTP {response.status_code}: {response.body[:100]}")
+
+    def auth_test(self) -> dict[str, Any]:
+        return self._call("auth.test")

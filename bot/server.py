@@ -1,0 +1,83 @@
+"""HTTP server: Bolt on POST /slack/events, health, readiness and Prometheus metrics, on aiohttp."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+from bot.app import BotApp
+from core.health import run_checks
+from core.logging import get_logger
+from core.metrics import ACK_LATENCY, DB_POOL_IN_USE, SLACK_REQUESTS
+
+log = get_logger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are far smaller; anything bigger is refused before parsing
+APP_KEY: web.AppKey[BotApp] = web.AppKey("bot_app", BotApp)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    return response
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    bot = request.app[APP_KEY]
+    bolt_request = await to_bolt_request(request)
+    bolt_response = await bot.bolt.async_dispatch(bolt_request)
+    kind = str(bolt_request.context.get("agentpm_kind", "other"))
+    ACK_LATENCY.labels(kind=kind).observe(time.perf_counter() - started)
+    outcome = "duplicate" if bolt_request.context.get("agentpm_duplicate") else str(bolt_response.status)
+    SLACK_REQUESTS.labels(kind=kind, outcome=outcome).inc()
+    return await to_aiohttp_response(bolt_response)
+
+
+async def health(_request: web.Request) -> web.Response:
+    """Liveness: the process answers; no I/O."""
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness: every dependency, with latency; 503 when one is down."""
+    bot = request.app[APP_KEY]
+    report = await asyncio.to_thread(run_checks, bot.services.health_checks())
+    return web.json_response(report.model_dump(), status=200 if report.status == "ok" else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    bot = request.app[APP_KEY]
+    DB_POOL_IN_USE.set(bot.services.db.pool_status()["in_use"])
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def build_web_app(bot: BotApp) -> web.Application:
+    app = web.Application(middlewares=[security_headers], client_max_size=MAX_BODY_BYTES)
+    app[APP_KEY] = bot
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_get("/api/v1/health", health)
+    app.router.add_get("/api/v1/ready", ready)
+    app.router.add_get("/metrics", metrics)
+
+    async def warm(_app: web.Application) -> None:
+        await bot.authorizer.warm()
+
+    async def close(_app: web.Application) -> None:
+        await bot.services.aclose()
+
+    app.on_startup.append(warm)
+    app.on_cleanup.append(close)
+    return app

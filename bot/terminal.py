@@ -1,0 +1,198 @@
+"""`agentpm try`: the real bot in a terminal, on the embedded defaults and the bundled demo data.
+
+Each line typed becomes a signed Slack request to the real HTTP server; what the bot posts back to the
+in-process Slack (`LocalSlack`) is printed as text, thread replies indented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.app import BotApp, build_app
+from bot.localslack import LocalSlack, SlackCall
+from bot.server import build_web_app
+from bot.textrender import render_message, render_view
+from bot.wiring import build_services
+from core.config import load_settings
+from core.db import schema
+from core.demo import load_demo
+from core.jobs.inprocess import InProcessQueue
+from core.logging import configure_logging
+
+TEAM_ID = "T0TRY"
+CHANNEL_ID = "C0GENERAL"
+USER_ID = "U0YOU"
+SHOWN_METHODS = {
+    "chat.postMessage", "chat.postEphemeral", "chat.update", "response_url", "views.open", "views.publish",
+    "views.update", "views.push", "chat.unfurl",
+}
+
+
+class Terminal:
+    """One terminal session: a LocalSlack, the bot's server, and the user typing into it."""
+
+    def __init__(self, as_email: str, database_url: str | None) -> None:
+        self.as_email = as_email
+        self.database_url = database_url
+        self.slack = LocalSlack(team_id=TEAM_ID)
+        self.signing_secret = secrets.token_hex(16)
+        self.tmp = tempfile.TemporaryDirectory(prefix="agentpm-try-")
+        self.url = ""
+        self.bot: BotApp | None = None
+        self.runner: web.AppRunner | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.seen = 0
+
+    async def start(self) -> None:
+        await self.slack.start()
+        self.slack.add_user(USER_ID, self.as_email, self.as_email.split("@")[0], team_id=TEAM_ID)
+        self.slack.add_channel(CHANNEL_ID, "general", members=[USER_ID])
+        url = self.database_url or f"sqlite:///{Path(self.tmp.name) / 'try.db'}"
+        settings = load_settings(
+            agentpm_env="development", database_url=url, redis_url=None, celery_broker_url=None,
+            slack_bot_token="xoxb-terminal-" + secrets.token_hex(8), slack_signing_secret=self.signing_secret,
+            slack_api_url=self.slack.api_url, jira_base_url=None, openai_api_key=None, pinecone_api_key=None,
+        )
+        schema.upgrade(url)
+        services = build_services(settings, queue=InProcessQueue())
+        with services.db.session() as session:
+            load_demo(session)
+        self.bot = build_app(services)
+        self.runner = web.AppRunner(build_web_app(self.bot), access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = self.runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/slack/events"
+        self.http = aiohttp.ClientSession()
+        await self.bot.authorizer.warm()
+        self.seen = len(self.slack.calls)
+
+    async def stop(self) -> None:
+        if self.http:
+            await self.http.close()
+        if self.runner:
+            await self.runner.cleanup()
+        await self.slack.stop()
+        self.tmp.cleanup()
+
+    def _signed_headers(self, body: str, content_type: str) -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=timestamp, body=body)
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+
+    async def send_line(self, line: str) -> list[str]:
+        """Send one typed line; return the blocks of text the bot showed, in order."""
+        assert self.http is not None and self.bot is not None  # noqa: S101  (set by start())
+        if line.startswith("/"):
+            command, _, text = line.partition(" ")
+            form = {
+                "token": "unused", "team_id": TEAM_ID, "team_domain": "try", "channel_id": CHANNEL_ID,
+                "channel_name": "general", "user_id": USER_ID, "user_name": self.as_email.split("@")[0],
+                "command": command, "text": text.strip(), "api_app_id": "A0TRY",
+                "response_url": self.slack.new_response_url(), "trigger_id": uuid.uuid4().hex,
+            }
+            body, content_type = urlencode(form), "application/x-www-form-urlencoded"
+        else:
+            event = {
+                "type": "app_mention", "user": USER_ID, "channel": CHANNEL_ID, "ts": f"{time.time():.6f}",
+                "text": f"<@{self.slack.bot_user_id}> {line}",
+            }
+            payload = {
+                "token": "unused", "team_id": TEAM_ID, "api_app_id": "A0TRY", "type": "event_callback",
+                "event_id": "Ev" + uuid.uuid4().hex[:10].upper(), "event_time": int(time.time()), "event": event,
+            }
+            body, content_type = json.dumps(payload), "application/json"
+        async with self.http.post(self.url, data=body, headers=self._signed_headers(body, content_type)) as resp:
+            status, answer = resp.status, await resp.text()
+        shown: list[str] = []
+        if status == 404:
+            shown.append("(nothing handles that yet; try /pm help)")
+        elif status >= 400:
+            shown.append(f"(the bot answered HTTP {status})")
+        elif answer.strip().startswith("{"):
+            ack = json.loads(answer)
+            private = "(only visible to you) " if ack.get("response_type", "ephemeral") == "ephemeral" else ""
+            shown.append(private + render_message(ack))
+        elif answer.strip():
+            shown.append(answer.strip())
+        queue = self.bot.services.queue
+        if isinstance(queue, InProcessQueue):
+            await asyncio.to_thread(queue.drain, 60.0)
+        shown.extend(self._new_posts())
+        return shown
+
+    def _new_posts(self) -> list[str]:
+        calls = self.slack.calls[self.seen:]
+        self.seen += len(calls)
+        return [text for call in calls if call.method in SHOWN_METHODS and not call.failed
+                if (text := _render_call(call))]
+
+
+def _render_call(call: SlackCall) -> str:
+    args = call.args
+    if call.method.startswith("views."):
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        label = "App Home" if call.method == "views.publish" else "modal"
+        return f"[{label}]\n" + render_view(view or {})
+    for key in ("blocks", "attachments"):
+        if isinstance(args.get(key), str):
+            args = {**args, key: json.loads(args[key])}
+    text = render_message(args)
+    prefix = "(only visible to you) " if call.method in ("chat.postEphemeral",) or (
+        call.method == "response_url" and args.get("response_type") != "in_channel") else ""
+    if args.get("thread_ts"):
+        return "\n".join("    │ " + line for line in (prefix + text).splitlines())
+    return prefix + text
+
+
+async def _run(as_email: str, database_url: str | None) -> int:
+    terminal = Terminal(as_email, database_url)
+    interactive = sys.stdin.isatty()
+    try:
+        await terminal.start()
+        if interactive:
+            print("Agent PM in your terminal. Type /pm help, or a question; Ctrl-D to leave.")
+        while True:
+            if interactive:
+                print("› ", end="", flush=True)
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if not interactive:
+                print(f"» {line}")
+            for text in await terminal.send_line(line):
+                print(text)
+            print()
+    finally:
+        await terminal.stop()
+    return 0
+
+
+def run_terminal(as_email: str, database_url: str | None = None) -> int:
+    configure_logging("console", logging.WARNING)
+    logging.getLogger("slack_bolt").setLevel(logging.ERROR)  # "unhandled request" hints are for developers
+    return asyncio.run(_run(as_email, database_url))

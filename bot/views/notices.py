@@ -1,0 +1,17 @@
+"""Maps each core notice to its view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.views.errors import error_message
+from bot.views.status import status_message
+from core.notices import ErrorNotice, Notice, StatusReport
+
+
+def render_notice(notice: Notice) -> dict[str, Any]:
+    if isinstance(notice, StatusReport):
+        return status_message(notice)
+    if isinstance(notice, ErrorNotice):
+        return error_message(notice.message, notice.error_id)
+    raise TypeError(f"no view for {type(notice).__name__}")

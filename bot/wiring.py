@@ -1,0 +1,74 @@
+"""The composition root: builds every service a process needs from the settings, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis as AsyncRedis
+
+from bot.jobqueue import CeleryQueue, make_celery
+from bot.notifier import SlackNotifier
+from bot.sender import SlackSender
+from core.config import Settings
+from core.db.session import Database, make_engine
+from core.dedupe import MemoryDeduper, RedisDeduper
+from core.health import Check, standard_checks
+from core.jobs.context import JobContext
+from core.jobs.inprocess import InProcessQueue
+from core.ports import Deduper, JobQueue
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    queue: JobQueue
+    deduper: Deduper
+    sender: SlackSender
+    jobs: JobContext
+    closers: list[Any] = field(default_factory=list)
+
+    def health_checks(self) -> dict[str, Check]:
+        checks = standard_checks(self.settings, self.db, self.queue)
+        checks["slack"] = self._slack_check
+        return checks
+
+    def _slack_check(self) -> str:
+        if not self.settings.slack_bot_token:
+            return "not configured"
+        data = self.sender.auth_test()
+        return f"team {data.get('team_id', '?')}"
+
+    async def aclose(self) -> None:
+        for closer in self.closers:
+            result = closer()
+            if hasattr(result, "__await__"):
+                await result
+        if isinstance(self.queue, InProcessQueue):
+            self.queue.shutdown()
+        self.db.dispose()
+
+
+def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Services:
+    """Redis configured: Celery jobs and Redis dedupe; otherwise the in-process defaults."""
+    db = Database(make_engine(settings))
+    sender = SlackSender(settings.slack_bot_token, settings.slack_api_url)
+    closers: list[Any] = []
+    if queue is None:
+        queue = CeleryQueue(make_celery(settings), settings) if settings.broker_url else InProcessQueue()
+    deduper: Deduper
+    if settings.redis_url:
+        redis_client: AsyncRedis[bytes] = AsyncRedis.from_url(
+            settings.redis_url, socket_timeout=1, socket_connect_timeout=1
+        )
+        deduper = RedisDeduper(redis_client)
+        closers.append(redis_client.aclose)
+    else:
+        deduper = MemoryDeduper()
+    jobs = JobContext(settings=settings, db=db, notifier=SlackNotifier(sender), queue=queue)
+    if isinstance(queue, InProcessQueue):
+        queue.bind(jobs)
+    return Services(
+        settings=settings, db=db, queue=queue, deduper=deduper, sender=sender, jobs=jobs, closers=closers
+    )

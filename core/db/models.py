@@ -1,0 +1,92 @@
+"""Tables of the foundation: Jira projects, issues and sync state, and the documents search indexes.
+
+The database is the source of truth; the vector index is derived from ``documents`` and can be rebuilt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db.base import Base, utcnow
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    jira_id: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JiraIssue(Base):
+    __tablename__ = "jira_issues"
+    __table_args__ = (
+        Index("ix_jira_issues_project_updated", "project_key", "updated"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    jira_id: Mapped[str] = mapped_column(String(64))
+    project_key: Mapped[str] = mapped_column(ForeignKey("projects.key", ondelete="CASCADE"))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(128), default="")
+    status_category: Mapped[str] = mapped_column(String(32), default="")
+    issue_type: Mapped[str] = mapped_column(String(128), default="")
+    priority: Mapped[str | None] = mapped_column(String(64))
+    assignee_name: Mapped[str | None] = mapped_column(String(255))
+    assignee_email: Mapped[str | None] = mapped_column(String(320))
+    reporter_name: Mapped[str | None] = mapped_column(String(255))
+    reporter_email: Mapped[str | None] = mapped_column(String(320))
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    components: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(128))
+    resolved: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    url: Mapped[str] = mapped_column(String(1024), default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SyncState(Base):
+    """Per-project checkpoint: a killed sync resumes from ``cursor_updated``/``cursor_key``."""
+
+    __tablename__ = "sync_states"
+
+    project_key: Mapped[str] = mapped_column(ForeignKey("projects.key", ondelete="CASCADE"), primary_key=True)
+    cursor_updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cursor_key: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(16))  # running | ok | error
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issues_seen: Mapped[int] = mapped_column(Integer, default=0)
+    issues_changed: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Document(Base):
+    """One searchable thing (a Jira issue, a channel message, meeting notes), whatever its source."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_documents_source_external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(16), index=True)  # jira | slack | meeting
+    external_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(1024))
+    project_key: Mapped[str | None] = mapped_column(String(32), index=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    indexed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,1 @@
+"""Jira: mapping the REST shapes to rows, and storing them."""

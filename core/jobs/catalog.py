@@ -1,0 +1,46 @@
+"""Every job the bot runs: name, function, queue and limits; Celery tasks and the in-process runner use it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.jobs.context import JobContext
+from core.notices import ReplyTarget
+from core.status import build_status
+
+JobFunction = Callable[[JobContext, dict[str, Any]], None]
+
+QUEUES = ("default", "sync", "index", "digests")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    function: JobFunction
+    queue: str = "default"
+    soft_time_limit: int = 60
+    time_limit: int = 90
+    max_retries: int = 3
+    acks_late: bool = True  # safe: every job is idempotent or records its effect before acting
+
+
+def report_status(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """`/pm status`: count what is synced and indexed, then reply privately."""
+    target = ReplyTarget.model_validate(payload["target"])
+    with ctx.db.session() as session:
+        report = build_status(
+            session,
+            index_backend="pinecone" if ctx.settings.pinecone_api_key else "local",
+            pending_jobs=ctx.queue.pending(),
+        )
+    ctx.notifier.send(target, report)
+
+
+CATALOG: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec("agentpm.status.report", report_status, soft_time_limit=20, time_limit=30),
+    )
+}

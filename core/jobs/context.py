@@ -1,0 +1,17 @@
+"""What a job function gets: the process's services, never request objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.config import Settings
+from core.db.session import Database
+from core.ports import JobQueue, Notifier
+
+
+@dataclass
+class JobContext:
+    settings: Settings
+    db: Database
+    notifier: Notifier
+    queue: JobQueue

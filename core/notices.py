@@ -1,0 +1,46 @@
+"""What a job says back to Slack, as plain data; the bot decides how it looks (Block Kit views)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ReplyTarget(BaseModel):
+    """Where a job's result goes: a response_url, a thread, or privately to a user in a channel."""
+
+    channel_id: str | None = None
+    user_id: str | None = None
+    thread_ts: str | None = None
+    response_url: str | None = None
+    private: bool = True
+
+
+class ProjectStatus(BaseModel):
+    key: str
+    name: str = ""
+    issues: int = 0
+    last_sync: datetime | None = None
+    last_outcome: Literal["ok", "error", "running"] | None = None
+    last_error: str | None = None
+
+
+class StatusReport(BaseModel):
+    kind: Literal["status"] = "status"
+    projects: list[ProjectStatus] = Field(default_factory=list)
+    documents: dict[str, int] = Field(default_factory=dict)
+    index_backend: Literal["local", "pinecone"] = "local"
+    vectors: int = 0
+    pending_jobs: int | None = None
+    generated_at: datetime
+
+
+class ErrorNotice(BaseModel):
+    kind: Literal["error"] = "error"
+    message: str
+    error_id: str | None = None
+
+
+Notice = StatusReport | ErrorNotice

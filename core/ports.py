@@ -1,0 +1,37 @@
+"""Protocols the core depends on; implementations live at the edges (bot, tasks) or in core adapters."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from core.notices import Notice, ReplyTarget
+
+
+class JobQueue(Protocol):
+    """Enqueue work by job name; Celery in production, a small in-process executor by default."""
+
+    backend: str
+
+    def enqueue(self, name: str, payload: dict[str, Any]) -> str:
+        """Queue one job and return its ID; raise ``QueueUnavailable`` when the broker is down."""
+        ...
+
+    def pending(self) -> int | None:
+        """Jobs waiting to run, when the backend can tell."""
+        ...
+
+    def ping(self, timeout: float) -> int:
+        """How many workers answered within ``timeout`` seconds."""
+        ...
+
+
+class Notifier(Protocol):
+    """Posts a job's result back where it belongs."""
+
+    def send(self, target: ReplyTarget, notice: Notice) -> None: ...
+
+
+class Deduper(Protocol):
+    """Remembers request keys for a while so a redelivered event or command causes nothing more."""
+
+    async def first_time(self, key: str, ttl_seconds: int) -> bool: ...

@@ -1,0 +1,60 @@
+"""The Celery app for `agentpm worker` and `agentpm beat`: configuration, one thin task per catalog job."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery, Task, signals
+from kombu import Queue
+
+from bot.jobqueue import celery_config
+from core.config import load_settings
+from core.jobs.catalog import CATALOG, QUEUES
+from core.logging import configure_logging
+from tasks.runtime import job_context, run_catalog_job
+
+settings = load_settings()
+configure_logging(settings.log_format)
+
+app = Celery("agentpm")
+_config = celery_config(settings)
+_config.pop("task_queues_names")
+app.conf.update(_config)
+app.conf.task_queues = [Queue(name) for name in QUEUES]
+
+
+def _register(name: str) -> None:
+    spec = CATALOG[name]
+
+    @app.task(  # type: ignore[untyped-decorator]
+        name=name,
+        bind=True,
+        acks_late=spec.acks_late,
+        soft_time_limit=spec.soft_time_limit,
+        time_limit=spec.time_limit,
+        max_retries=spec.max_retries,
+    )
+    def task(self: Task, payload: dict[str, Any]) -> None:
+        run_catalog_job(self, name, payload)
+
+    task.__doc__ = spec.function.__doc__
+
+
+for _name in CATALOG:
+    _register(_name)
+
+
+@signals.worker_process_init.connect  # type: ignore[untyped-decorator]
+def _fresh_connections(**_kwargs: Any) -> None:
+    """A forked pool process must not share its parent's database connections."""
+    job_context(reset=True)
+
+
+@signals.worker_ready.connect  # type: ignore[untyped-decorator]
+def _metrics_server(**_kwargs: Any) -> None:
+    port = settings.agentpm_worker_metrics_port
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr=os.environ.get("AGENTPM_WORKER_METRICS_ADDR", "127.0.0.1"))
