@@ -43,7 +43,7 @@ def settings_or_exit(**overrides: Any) -> Settings:
 
 
 def require_schema(settings: Settings) -> None:
-    """`serve`, `socket`, `worker` and `beat` never migrate; they refuse to start when the schema is behind."""
+    """`serve`, `socket`, `worker` and `beat` never migrate: they refuse to start on an old schema."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.db.schema import SchemaBehind, require_head
@@ -55,7 +55,7 @@ def require_schema(settings: Settings) -> None:
     except SchemaBehind as exc:
         fail(str(exc))
     except SQLAlchemyError as exc:
-        fail(f"cannot reach the database: {type(exc.orig or exc).__name__}")
+        fail(f"cannot reach the database: {type(getattr(exc, 'orig', None) or exc).__name__}")
     finally:
         engine.dispose()
 
@@ -101,7 +101,7 @@ def socket() -> None:
 
     async def run() -> None:
         await bot.authorizer.warm()
-        await AsyncSocketModeHandler(bot.bolt, settings.slack_app_token).start_async()
+        await AsyncSocketModeHandler(bot.bolt, settings.slack_app_token).start_async()  # type: ignore[no-untyped-call]
 
     asyncio.run(run())
 
@@ -171,7 +171,8 @@ def migrate(action: str, revision: str | None) -> None:
             if action == "check" and current != head:
                 fail("database is not at head: run `agentpm migrate upgrade`")
     except SQLAlchemyError as exc:
-        fail(f"database error: {type(exc.orig or exc).__name__}: {str(exc.orig or exc).splitlines()[0]}")
+        cause = getattr(exc, "orig", None) or exc
+        fail(f"database error: {type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}")
 
 
 @main.command()
@@ -234,8 +235,13 @@ def status(as_json: bool) -> None:
 
 
 @main.command(name="try")
-@click.option("--as", "as_email", default="you@northwind.example", show_default=True,
-              help="Whose Slack account the terminal speaks for.")
+@click.option(
+    "--as",
+    "as_email",
+    default="you@northwind.example",
+    show_default=True,
+    help="Whose Slack account the terminal speaks for.",
+)
 @click.option("--database", default=None, help="Keep the session's data in this database URL.")
 def try_(as_email: str, database: str | None) -> None:
     """The bot in a terminal: type `/pm …` commands or messages; ends at end of input."""

@@ -12,7 +12,7 @@ MAX_COMMAND_TEXT = 4000  # Slack caps slash-command text near this; anything lon
 
 
 class PmCommand(BaseModel):
-    """``/pm <sub> <args…>``: ``sub`` lower-cased, ``args`` split like a shell would (quotes kept together)."""
+    """``/pm <sub> <args…>``: ``sub`` lower-cased, ``args`` split like a shell (quotes group words)."""
 
     sub: str = Field(default="", max_length=64)
     args: list[str] = Field(default_factory=list)
@@ -23,7 +23,9 @@ def parse_pm(text: str | None) -> PmCommand:
     """Split the command text; raises ``InvalidInput`` for text Slack would never send."""
     text = (text or "").strip()
     if len(text) > MAX_COMMAND_TEXT:
-        raise InvalidInput(f"That command is too long ({len(text)} characters; the limit is {MAX_COMMAND_TEXT}).")
+        raise InvalidInput(
+            f"That command is too long ({len(text)} characters; the limit is {MAX_COMMAND_TEXT})."
+        )
     if "\x00" in text:
         raise InvalidInput("That command contains a character Slack does not send.")
     if not text:

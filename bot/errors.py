@@ -62,8 +62,11 @@ async def handle_error(
 
 def _already_answered(context: dict[str, Any]) -> bool:
     ack = context.get("ack")
-    return ack is not None and getattr(ack, "response", None) is not None and ack.response.status == 200 and bool(
-        ack.response.body
+    return (
+        ack is not None
+        and getattr(ack, "response", None) is not None
+        and ack.response.status == 200
+        and bool(ack.response.body)
     )
 
 

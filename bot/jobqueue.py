@@ -43,11 +43,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {
             "socket_timeout": 3,
             "socket_connect_timeout": 3,
-            # A task not acknowledged within this many seconds is redelivered (acks_late); longer than any task.
+            # Unacknowledged tasks are redelivered after this (acks_late): longer than any task.
             "visibility_timeout": settings.agentpm_job_soft_time_limit + 600,
         },
-        "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
-                                      "interval_max": 0.5},
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
         "worker_hijack_root_logger": False,
         "worker_send_task_events": True,
         "task_send_sent_event": True,

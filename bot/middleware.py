@@ -37,7 +37,7 @@ def dedupe_key(body: dict[str, Any]) -> str | None:
     return None
 
 
-async def bind_request(req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse:  # noqa: A002
+async def bind_request(req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse:
     """A request ID per Slack request, in the Bolt context and in every log line while it is handled."""
     body = req.body
     kind = request_kind(body)
@@ -57,8 +57,10 @@ async def bind_request(req: AsyncBoltRequest, resp: BoltResponse, next: Next) ->
             _request_id.reset(token)
 
 
-def make_dedupe(deduper: Deduper) -> Callable[[AsyncBoltRequest, BoltResponse, Next], Awaitable[BoltResponse]]:
-    async def dedupe(req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse:  # noqa: A002
+def make_dedupe(
+    deduper: Deduper,
+) -> Callable[[AsyncBoltRequest, BoltResponse, Next], Awaitable[BoltResponse]]:
+    async def dedupe(req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse:
         key = dedupe_key(req.body)
         if key is not None and not await deduper.first_time(key, DEDUPE_TTL_SECONDS):
             retry = req.headers.get("x-slack-retry-num", [None])[0]

@@ -56,7 +56,7 @@ class SlackSendError(AgentPMError):
 
 
 class SlackSender:
-    """Posts messages for jobs; maps Slack failures to ``Retryable`` (rate limits, 5xx) or ``SlackSendError``."""
+    """Posts for jobs; Slack failures become ``Retryable`` (rate limits, 5xx) or ``SlackSendError``."""
 
     def __init__(self, token: str | None, base_url: str) -> None:
         self.client = WebClient(
@@ -70,13 +70,17 @@ class SlackSender:
             error = str(exc.response.get("error", "unknown_error"))
             if exc.response.status_code == 429 or exc.response.status_code >= 500:
                 retry_after = exc.response.headers.get("Retry-After") if exc.response.headers else None
-                raise Retryable(f"Slack {method}: {error}", float(retry_after) if retry_after else None) from exc
+                raise Retryable(
+                    f"Slack {method}: {error}", float(retry_after) if retry_after else None
+                ) from exc
             raise SlackSendError(f"Slack {method} failed: {error}") from exc
         except OSError as exc:
             raise Retryable(f"Slack {method}: {type(exc).__name__}") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    def post_message(self, channel: str, message: dict[str, Any], thread_ts: str | None = None) -> dict[str, Any]:
+    def post_message(
+        self, channel: str, message: dict[str, Any], thread_ts: str | None = None
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"channel": channel, **message}
         if thread_ts:
             kwargs["thread_ts"] = thread_ts

@@ -15,7 +15,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -37,8 +36,15 @@ TEAM_ID = "T0TRY"
 CHANNEL_ID = "C0GENERAL"
 USER_ID = "U0YOU"
 SHOWN_METHODS = {
-    "chat.postMessage", "chat.postEphemeral", "chat.update", "response_url", "views.open", "views.publish",
-    "views.update", "views.push", "chat.unfurl",
+    "chat.postMessage",
+    "chat.postEphemeral",
+    "chat.update",
+    "response_url",
+    "views.open",
+    "views.publish",
+    "views.update",
+    "views.push",
+    "chat.unfurl",
 }
 
 
@@ -63,9 +69,16 @@ class Terminal:
         self.slack.add_channel(CHANNEL_ID, "general", members=[USER_ID])
         url = self.database_url or f"sqlite:///{Path(self.tmp.name) / 'try.db'}"
         settings = load_settings(
-            agentpm_env="development", database_url=url, redis_url=None, celery_broker_url=None,
-            slack_bot_token="xoxb-terminal-" + secrets.token_hex(8), slack_signing_secret=self.signing_secret,
-            slack_api_url=self.slack.api_url, jira_base_url=None, openai_api_key=None, pinecone_api_key=None,
+            agentpm_env="development",
+            database_url=url,
+            redis_url=None,
+            celery_broker_url=None,
+            slack_bot_token="xoxb-terminal-" + secrets.token_hex(8),
+            slack_signing_secret=self.signing_secret,
+            slack_api_url=self.slack.api_url,
+            jira_base_url=None,
+            openai_api_key=None,
+            pinecone_api_key=None,
         )
         schema.upgrade(url)
         services = build_services(settings, queue=InProcessQueue())
@@ -96,32 +109,51 @@ class Terminal:
         return {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
+            "X-Slack-Signature": signature or "",
         }
 
     async def send_line(self, line: str) -> list[str]:
         """Send one typed line; return the blocks of text the bot showed, in order."""
-        assert self.http is not None and self.bot is not None  # noqa: S101  (set by start())
+        if self.http is None or self.bot is None:
+            raise RuntimeError("Terminal.start() was not called")
         if line.startswith("/"):
             command, _, text = line.partition(" ")
-            form = {
-                "token": "unused", "team_id": TEAM_ID, "team_domain": "try", "channel_id": CHANNEL_ID,
-                "channel_name": "general", "user_id": USER_ID, "user_name": self.as_email.split("@")[0],
-                "command": command, "text": text.strip(), "api_app_id": "A0TRY",
-                "response_url": self.slack.new_response_url(), "trigger_id": uuid.uuid4().hex,
+            form: dict[str, str] = {
+                "token": "unused",
+                "team_id": TEAM_ID,
+                "team_domain": "try",
+                "channel_id": CHANNEL_ID,
+                "channel_name": "general",
+                "user_id": USER_ID,
+                "user_name": self.as_email.split("@", 1)[0],
+                "command": command,
+                "text": text.strip(),
+                "api_app_id": "A0TRY",
+                "response_url": self.slack.new_response_url(),
+                "trigger_id": uuid.uuid4().hex,
             }
             body, content_type = urlencode(form), "application/x-www-form-urlencoded"
         else:
             event = {
-                "type": "app_mention", "user": USER_ID, "channel": CHANNEL_ID, "ts": f"{time.time():.6f}",
+                "type": "app_mention",
+                "user": USER_ID,
+                "channel": CHANNEL_ID,
+                "ts": f"{time.time():.6f}",
                 "text": f"<@{self.slack.bot_user_id}> {line}",
             }
             payload = {
-                "token": "unused", "team_id": TEAM_ID, "api_app_id": "A0TRY", "type": "event_callback",
-                "event_id": "Ev" + uuid.uuid4().hex[:10].upper(), "event_time": int(time.time()), "event": event,
+                "token": "unused",
+                "team_id": TEAM_ID,
+                "api_app_id": "A0TRY",
+                "type": "event_callback",
+                "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+                "event_time": int(time.time()),
+                "event": event,
             }
             body, content_type = json.dumps(payload), "application/json"
-        async with self.http.post(self.url, data=body, headers=self._signed_headers(body, content_type)) as resp:
+        async with self.http.post(
+            self.url, data=body, headers=self._signed_headers(body, content_type)
+        ) as resp:
             status, answer = resp.status, await resp.text()
         shown: list[str] = []
         if status == 404:
@@ -141,10 +173,14 @@ class Terminal:
         return shown
 
     def _new_posts(self) -> list[str]:
-        calls = self.slack.calls[self.seen:]
+        calls = self.slack.calls[self.seen :]
         self.seen += len(calls)
-        return [text for call in calls if call.method in SHOWN_METHODS and not call.failed
-                if (text := _render_call(call))]
+        return [
+            text
+            for call in calls
+            if call.method in SHOWN_METHODS and not call.failed
+            if (text := _render_call(call))
+        ]
 
 
 def _render_call(call: SlackCall) -> str:
@@ -159,8 +195,12 @@ def _render_call(call: SlackCall) -> str:
         if isinstance(args.get(key), str):
             args = {**args, key: json.loads(args[key])}
     text = render_message(args)
-    prefix = "(only visible to you) " if call.method in ("chat.postEphemeral",) or (
-        call.method == "response_url" and args.get("response_type") != "in_channel") else ""
+    prefix = (
+        "(only visible to you) "
+        if call.method in ("chat.postEphemeral",)
+        or (call.method == "response_url" and args.get("response_type") != "in_channel")
+        else ""
+    )
     if args.get("thread_ts"):
         return "\n".join("    │ " + line for line in (prefix + text).splitlines())
     return prefix + text

@@ -59,7 +59,7 @@ def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Serv
         queue = CeleryQueue(make_celery(settings), settings) if settings.broker_url else InProcessQueue()
     deduper: Deduper
     if settings.redis_url:
-        redis_client: AsyncRedis[bytes] = AsyncRedis.from_url(
+        redis_client: AsyncRedis = AsyncRedis.from_url(
             settings.redis_url, socket_timeout=1, socket_connect_timeout=1
         )
         deduper = RedisDeduper(redis_client)

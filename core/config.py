@@ -153,7 +153,10 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "jira_projects", "agentpm_allowed_domains", "agentpm_bootstrap_admins", "agentpm_encryption_keys",
+        "jira_projects",
+        "agentpm_allowed_domains",
+        "agentpm_bootstrap_admins",
+        "agentpm_encryption_keys",
         mode="before",
     )
     @classmethod

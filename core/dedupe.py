@@ -32,7 +32,7 @@ class MemoryDeduper:
 class RedisDeduper:
     """Shared by every web process; when Redis is down, requests are let through rather than dropped."""
 
-    def __init__(self, client: Redis[bytes], prefix: str = "agentpm:seen:") -> None:
+    def __init__(self, client: Redis, prefix: str = "agentpm:seen:") -> None:
         self._client = client
         self._prefix = prefix
         self._fallback = MemoryDeduper()

@@ -23,7 +23,9 @@ _SECRET_PATTERNS = [
     re.compile(r"ATATT[A-Za-z0-9_=-]{16,}"),  # Atlassian API token
     re.compile(r"sk-[A-Za-z0-9_-]{16,}"),  # OpenAI keys (sk-…, sk-proj-…)
     re.compile(r"pcsk_[A-Za-z0-9_]{16,}"),  # Pinecone keys
-    re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])"),  # Fernet keys (urlsafe base64 of 32 B)
+    re.compile(
+        r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])"
+    ),  # Fernet keys (urlsafe base64 of 32 B)
     re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),  # Authorization header values
     re.compile(r"(?i)(password|passwd|secret|token|api_key|apikey)=[^\s&;,]+"),  # query strings, DSNs
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@"),  # credentials inside URLs

@@ -22,7 +22,10 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def build_status(
-    session: Session, *, index_backend: Literal["local", "pinecone"] = "local", pending_jobs: int | None = None
+    session: Session,
+    *,
+    index_backend: Literal["local", "pinecone"] = "local",
+    pending_jobs: int | None = None,
 ) -> StatusReport:
     issue_counts = dict(
         session.execute(
@@ -47,7 +50,9 @@ def build_status(
             )
         )
     doc_counts = dict(session.execute(select(Document.source, func.count()).group_by(Document.source)).all())
-    vectors = session.scalar(select(func.count()).select_from(Document).where(Document.indexed_at.is_not(None)))
+    vectors = session.scalar(
+        select(func.count()).select_from(Document).where(Document.indexed_at.is_not(None))
+    )
     return StatusReport(
         projects=projects,
         documents={source: int(doc_counts.get(source, 0)) for source in SOURCES},

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery, Task, signals
-from kombu import Queue
+from kombu import Queue  # type: ignore[attr-defined]
 
 from bot.jobqueue import celery_config
 from core.config import load_settings
@@ -21,7 +21,7 @@ app = Celery("agentpm")
 _config = celery_config(settings)
 _config.pop("task_queues_names")
 app.conf.update(_config)
-app.conf.task_queues = [Queue(name) for name in QUEUES]
+app.conf.task_queues = [Queue(name) for name in QUEUES]  # type: ignore[no-untyped-call]
 
 
 def _register(name: str) -> None:

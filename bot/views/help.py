@@ -24,7 +24,9 @@ def help_message(subcommands: Sequence[SubcommandHelp], hint: str | None = None)
         blocks.append(section(hint))
     blocks.append(section("*Agent PM commands*\n" + "\n".join(lines), block_id=ids.BLOCK_HELP))
     blocks.append(context("Mention me in a channel to ask a question; I answer in the thread."))
-    fallback = (escape(hint) + "\n" if hint else "") + "Agent PM commands: " + ", ".join(
-        sorted(c.name for c in subcommands)
+    fallback = (
+        (escape(hint) + "\n" if hint else "")
+        + "Agent PM commands: "
+        + ", ".join(sorted(c.name for c in subcommands))
     )
     return {"text": fallback, "blocks": blocks}

@@ -33,4 +33,7 @@ def status_message(report: StatusReport, now: datetime | None = None) -> dict[st
         context(f"Pending jobs: {pending} · as of {report.generated_at:%Y-%m-%d %H:%M} UTC"),
     ]
     total = sum(p.issues for p in report.projects)
-    return {"text": f"Agent PM status: {total} Jira issues in {len(report.projects)} projects", "blocks": blocks}
+    return {
+        "text": f"Agent PM status: {total} Jira issues in {len(report.projects)} projects",
+        "blocks": blocks,
+    }

@@ -26,9 +26,7 @@ class Project(Base):
 
 class JiraIssue(Base):
     __tablename__ = "jira_issues"
-    __table_args__ = (
-        Index("ix_jira_issues_project_updated", "project_key", "updated"),
-    )
+    __table_args__ = (Index("ix_jira_issues_project_updated", "project_key", "updated"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)

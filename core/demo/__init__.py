@@ -29,8 +29,13 @@ def load_demo(session: Session, now: datetime | None = None) -> int:
     for raw in issues:
         project = raw["fields"]["project"]
         if session.get(Project, project["key"]) is None:
-            session.add(Project(key=project["key"], name=project.get("name", ""),
-                                url=f"{DEMO_SITE}/browse/{project['key']}"))
+            session.add(
+                Project(
+                    key=project["key"],
+                    name=project.get("name", ""),
+                    url=f"{DEMO_SITE}/browse/{project['key']}",
+                )
+            )
             session.flush()
         upsert_issue(session, raw, DEMO_SITE)
     for project in session.scalars(select(Project)):

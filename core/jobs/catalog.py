@@ -40,7 +40,5 @@ def report_status(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 CATALOG: dict[str, JobSpec] = {
     spec.name: spec
-    for spec in (
-        JobSpec("agentpm.status.report", report_status, soft_time_limit=20, time_limit=30),
-    )
+    for spec in (JobSpec("agentpm.status.report", report_status, soft_time_limit=20, time_limit=30),)
 }
