@@ -43,7 +43,10 @@ async def slack_events(request: web.Request) -> web.Response:
     ACK_LATENCY.labels(kind=kind).observe(time.perf_counter() - started)
     outcome = "duplicate" if bolt_request.context.get("agentpm_duplicate") else str(bolt_response.status)
     SLACK_REQUESTS.labels(kind=kind, outcome=outcome).inc()
-    return await to_aiohttp_response(bolt_response)
+    response = await to_aiohttp_response(bolt_response)
+    if "request_id" in bolt_request.context:
+        response.headers["X-Request-ID"] = str(bolt_request.context["request_id"])
+    return response
 
 
 async def health(_request: web.Request) -> web.Response:

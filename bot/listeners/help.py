@@ -18,7 +18,8 @@ def register(app: AsyncApp, surface: Surface) -> None:
     surface.add_subcommand("help", "help", "List the commands and what they do.")
 
     @app.command(ids.COMMAND, matchers=[subcommand("help", "")])
-    async def show_help(ack: AsyncAck) -> None:
+    async def show_help(ack: AsyncAck, command: dict[str, str]) -> None:
+        parse_pm(command.get("text"))
         await ack(response_type="ephemeral", **help_message(list(surface.subcommands.values())))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import ids
+from bot.commands import parse_pm
 from bot.listeners.matchers import subcommand
 from bot.surface import Surface
 from bot.wiring import Services
@@ -20,6 +21,7 @@ def register(app: AsyncApp, services: Services, surface: Surface) -> None:
 
     @app.command(ids.COMMAND, matchers=[subcommand("status")])
     async def status(ack: AsyncAck, command: dict[str, Any]) -> None:
+        parse_pm(command.get("text"))  # refuses text Slack would never send
         target = ReplyTarget(
             channel_id=command.get("channel_id"),
             user_id=command.get("user_id"),
