@@ -1,10 +1,7 @@
-"""Ack latency of signed `/pm status` slash commands: the real server against a bare Bolt app.
+"""Ack latency of signed `/pm status` slash commands over HTTP: the real server against a bare Bolt app.
 
-    python bench/ack_latency.py [--requests 2000] [--concurrency 20] [--redis URL] [--json FILE]
-
-Every server runs in its own subprocess on 127.0.0.1 (client and server never share an event loop); the Slack
-Web API and the response_url webhooks are a LocalSlack in this process. Nothing external is needed unless
-``--redis`` is given (then jobs go to that Celery broker; no worker is needed to acknowledge).
+Each server is a subprocess on 127.0.0.1; Slack (Web API, response_url) is a LocalSlack in this process.
+Nothing external is needed unless ``--redis URL`` sends the jobs to that Celery broker. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -26,10 +23,11 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import redis
 from slack_sdk.signature import SignatureVerifier
 
 from bot.localslack import LocalSlack
@@ -40,8 +38,10 @@ WARMUP = 100
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=5)
 START_TIMEOUT_S = 30.0
 DRAIN_TIMEOUT_S = 120.0
+RUN_DEADLINE_S = 1800.0  # the whole run stops by itself
 AGENTPM = [sys.executable, "-m", "bot"]  # the same entry point as the `agentpm` console script
 # the project's settings variables are dropped from the inherited environment so the run is hermetic
+Env = dict[str, str]
 ENV_PREFIXES = ("AGENTPM_", "SLACK_", "JIRA_", "OPENAI_", "PINECONE_", "DATABASE_", "REDIS_", "CELERY_")
 
 # `agentpm serve`, except with Bolt's default: handlers run as tasks and the ack is polled for.
@@ -51,9 +51,7 @@ from aiohttp import web
 from bot.app import build_app
 from bot.cli import require_schema, settings_or_exit
 from bot.server import build_web_app
-from bot.wiring import build_services
-
-settings = settings_or_exit()
+from bot.wiring import build_servicessettings = settings_or_exit()
 require_schema(settings)
 bot = build_app(build_services(settings), process_before_response=False)
 web.run_app(build_web_app(bot), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
@@ -66,23 +64,17 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-
 async def authorize(enterprise_id, team_id):
     return AuthorizeResult(enterprise_id=None, team_id=team_id, bot_token="xoxb-x")
-
 app = AsyncApp(signing_secret=os.environ["SLACK_SIGNING_SECRET"], authorize=authorize,
                process_before_response=True)
-
 @app.command("/pm")
 async def pm(ack):
     await ack()
-
 async def events(request):
     return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
-
 async def health(request):
     return web.json_response({"status": "ok"})
-
 web_app = web.Application()
 web_app.add_routes([web.post("/slack/events", events), web.get("/api/v1/health", health)])
 web.run_app(web_app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
@@ -104,13 +96,9 @@ class Run:
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
         p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)] if ordered else math.nan
-        return {
-            "median_ms": statistics.median(ordered) if ordered else math.nan,
-            "p99_ms": p99,
-            "answered": len(ordered),
-            "errors": sum(self.errors.values()),
-            "error_kinds": dict(self.errors),
-        }
+        median = statistics.median(ordered) if ordered else math.nan
+        errors = {"errors": sum(self.errors.values()), "error_kinds": dict(self.errors)}
+        return {"median_ms": median, "p99_ms": p99, **errors}
 
 
 class Client:
@@ -128,12 +116,10 @@ class Client:
         })  # fmt: skip
         timestamp = str(int(time.time()))
         signature = self.verifier.generate_signature(timestamp=timestamp, body=body) or ""
-        headers = {
+        return body, {
             "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-        }
-        return body, headers
+            "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature,
+        }  # fmt: skip
 
     async def one(self, url: str, run: Run) -> None:
         body, headers = self._signed()  # signing is the client's cost, outside the timed part
@@ -171,31 +157,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def open_log(path: Path) -> IO[bytes]:
-    return path.open("ab")
-
-
 def tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-async def run_command(argv: list[str], env: dict[str, str], cwd: Path, log_path: Path) -> None:
-    with open_log(log_path) as log:
-        proc = await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdout=log, stderr=log)
-    if await asyncio.wait_for(proc.wait(), 60) != 0:
-        raise RuntimeError(f"{' '.join(argv[1:])} failed:\n{tail(log_path)}")
+async def spawn(argv: list[str], env: Env, cwd: Path, log_path: Path) -> asyncio.subprocess.Process:
+    with log_path.open("ab") as log:  # the child keeps its own descriptor
+        return await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdout=log, stderr=log)
 
 
 @contextlib.asynccontextmanager
-async def serving(
-    target: Target, env: dict[str, str], cwd: Path, http: aiohttp.ClientSession
-) -> AsyncIterator[str]:
+async def serving(target: Target, env: Env, cwd: Path, http: aiohttp.ClientSession) -> AsyncIterator[str]:
     """Start the target's server, wait for /api/v1/health, yield its Slack URL; always stop it."""
     port, log_path = free_port(), cwd / f"{target.name}.log"
-    with open_log(log_path) as log:
-        proc = await asyncio.create_subprocess_exec(
-            *target.argv, str(port), env=env, cwd=cwd, stdout=log, stderr=log
-        )
+    proc = await spawn([*target.argv, str(port)], env, cwd, log_path)
     try:
         base, deadline = f"http://{HOST}:{port}", time.monotonic() + START_TIMEOUT_S
         while True:
@@ -234,14 +209,13 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str
     env |= {"AGENTPM_ENV": "development", "SLACK_SIGNING_SECRET": secret, "AGENTPM_LOG_FORMAT": "json"}
     results: dict[str, dict[str, dict[str, Any]]] = {}
     async with LocalSlack() as slack, aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=c)) as http:
-        ours_env = env | {
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-            "SLACK_BOT_TOKEN": "xoxb-bench-" + secrets.token_hex(8),
-            "SLACK_API_URL": slack.api_url,
-        }
+        db_url, token = f"sqlite:///{workdir / 'bench.db'}", "xoxb-bench-" + secrets.token_hex(8)
+        ours_env = env | {"DATABASE_URL": db_url, "SLACK_BOT_TOKEN": token, "SLACK_API_URL": slack.api_url}
         if args.redis:
             ours_env |= {"REDIS_URL": args.redis, "CELERY_BROKER_URL": args.redis}
-        await run_command([*AGENTPM, "migrate", "upgrade"], ours_env, workdir, workdir / "migrate.log")
+        migrate = await spawn([*AGENTPM, "migrate", "upgrade"], ours_env, workdir, workdir / "migrate.log")
+        if await asyncio.wait_for(migrate.wait(), 60) != 0:
+            raise RuntimeError(f"agentpm migrate upgrade failed:\n{tail(workdir / 'migrate.log')}")
         targets = [
             (Target("ours", [*AGENTPM, "serve", "--host", HOST, "--port"], not args.redis), ours_env),
             (Target("ours-polling", [sys.executable, "-c", POLLING_SERVER], not args.redis), ours_env),
@@ -263,14 +237,9 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str
 
 def flush_redis(url: str) -> None:
     """Remove what the run left in the broker database: queued status jobs, bindings, dedupe keys."""
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        keys = [*QUEUES, *(f"_kombu.binding.{q}" for q in QUEUES), *client.scan_iter("agentpm:seen:*")]
-        client.delete(*keys)
-    finally:
-        client.close()
+    bindings = [f"_kombu.{kind}.{q}" for q in QUEUES for kind in ("binding", "binding_permanent")]
+    with redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+        client.delete(*QUEUES, *bindings, *client.scan_iter("agentpm:seen:*"))
 
 
 def report(results: dict[str, dict[str, dict[str, Any]]], c: int) -> dict[str, Any]:
@@ -293,16 +262,11 @@ def report(results: dict[str, dict[str, dict[str, Any]]], c: int) -> dict[str, A
         "median within 1.5x of bare": all(ratios[f"ours/bare median {m}"] <= 1.5 for m in modes),
         f"p99 < 20 ms at {c} concurrent": ours_p99 < 20,
     }
-    medians = {name: [results[name][m]["median_ms"] for m in modes] for name in ("ours", "ours-polling")}
-    faster = {m: str(a <= b) for m, a, b in zip(modes, medians["ours"], medians["ours-polling"], strict=True)}
-    print()
-    for key, value in ratios.items():
-        print(f"{key}: {value:.2f}x")
+    faster = {m: results["ours"][m]["median_ms"] <= results["ours-polling"][m]["median_ms"] for m in modes}
+    print("\n" + "\n".join(f"{key}: {value:.2f}x" for key, value in ratios.items()))
     print(f"ours p99 at {c} concurrent: {ours_p99:.2f} ms")
-    for key, ok in met.items():
-        print(f"target {key}: {'met' if ok else 'NOT met'}")
-    for mode, which in faster.items():
-        print(f"faster by median ({mode}): process_before_response={which}")
+    print("\n".join(f"target {key}: {'met' if ok else 'NOT met'}" for key, ok in met.items()))
+    print("\n".join(f"faster by median ({m}): process_before_response={ok}" for m, ok in faster.items()))
     return {"ratios": ratios, "ours_p99_concurrent_ms": ours_p99, "targets_met": met, "faster": faster}
 
 
@@ -312,13 +276,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight, concurrent mode")
     parser.add_argument("--redis", metavar="URL", help="Celery broker for ours, e.g. redis://127.0.0.1/14")
     parser.add_argument("--json", metavar="FILE", type=Path, help="also write the numbers here")
-    parser.add_argument("--deadline", type=float, default=1800, help="stop the whole run after this (s)")
     args = parser.parse_args()
     if args.requests < 1 or args.concurrency < 1:
         parser.error("--requests and --concurrency must be at least 1")
     with tempfile.TemporaryDirectory(prefix="agentpm-bench-") as tmp:
         try:
-            results = asyncio.run(asyncio.wait_for(measure(args, Path(tmp)), args.deadline))
+            results = asyncio.run(asyncio.wait_for(measure(args, Path(tmp)), RUN_DEADLINE_S))
         except (RuntimeError, TimeoutError) as exc:
             print(f"bench failed: {exc or 'deadline reached'}", file=sys.stderr)
             return 1

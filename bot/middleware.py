@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from core.context import new_request_id
+from core.context import bind_request_id, new_request_id
 from core.logging import get_logger
 from core.ports import Deduper
 
@@ -45,16 +44,8 @@ async def bind_request(req: AsyncBoltRequest, resp: BoltResponse, next: Next) ->
     req.context["request_id"] = rid
     req.context["agentpm_kind"] = kind
     user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
-    with structlog.contextvars.bound_contextvars(
-        request_id=rid, kind=kind, team=req.context.team_id, user=user
-    ):
-        from core.context import _request_id
-
-        token = _request_id.set(rid)
-        try:
-            return await next()
-        finally:
-            _request_id.reset(token)
+    bind_request_id(rid, kind=kind, team=req.context.team_id, user=user)
+    return await next()
 
 
 def make_dedupe(

@@ -30,3 +30,14 @@ def request_context(request_id: str | None = None, **fields: object) -> Iterator
             yield rid
         finally:
             _request_id.reset(token)
+
+
+def bind_request_id(request_id: str, **fields: object) -> None:
+    """Bind for the rest of the current task (one Slack request), when no ``with`` block can span it.
+
+    Bolt runs middleware one after another rather than nested, so the listener runs after the middleware
+    has returned; every request is handled in its own asyncio task, whose context this binding stays in.
+    """
+    _request_id.set(request_id)
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id, **fields)
