@@ -26,8 +26,9 @@ class SlackRequests:
         self.signing_secret = signing_secret
         self.slack = slack
 
-    def headers(self, body: str, content_type: str, *, timestamp: int | None = None,
-                retry_num: int | None = None) -> dict[str, str]:
+    def headers(
+        self, body: str, content_type: str, *, timestamp: int | None = None, retry_num: int | None = None
+    ) -> dict[str, str]:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=ts, body=body)
         headers = {
@@ -40,22 +41,43 @@ class SlackRequests:
             headers["X-Slack-Retry-Reason"] = "http_timeout"
         return headers
 
-    def command(self, text: str, *, user_id: str = USER_ID, channel_id: str = CHANNEL_ID,
-                trigger_id: str | None = None, **extra: str) -> tuple[str, dict[str, str]]:
+    def command(
+        self,
+        text: str,
+        *,
+        user_id: str = USER_ID,
+        channel_id: str = CHANNEL_ID,
+        trigger_id: str | None = None,
+        **extra: str,
+    ) -> tuple[str, dict[str, str]]:
         form = {
-            "token": "legacy", "team_id": TEAM_ID, "team_domain": "test", "channel_id": channel_id,
-            "channel_name": "general", "user_id": user_id, "user_name": "alice", "command": "/pm",
-            "text": text, "api_app_id": "A0TEST", "response_url": self.slack.new_response_url(),
-            "trigger_id": trigger_id or uuid.uuid4().hex, **extra,
+            "token": "legacy",
+            "team_id": TEAM_ID,
+            "team_domain": "test",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": "alice",
+            "command": "/pm",
+            "text": text,
+            "api_app_id": "A0TEST",
+            "response_url": self.slack.new_response_url(),
+            "trigger_id": trigger_id or uuid.uuid4().hex,
+            **extra,
         }
         body = urlencode(form)
         return body, self.headers(body, "application/x-www-form-urlencoded")
 
-    def event(self, event: dict[str, Any], *, event_id: str | None = None,
-              retry_num: int | None = None) -> tuple[str, dict[str, str]]:
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> tuple[str, dict[str, str]]:
         payload = {
-            "token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0TEST", "type": "event_callback",
-            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(), "event_time": int(time.time()),
+            "token": "legacy",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0TEST",
+            "type": "event_callback",
+            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_time": int(time.time()),
             "event": event,
         }
         body = json.dumps(payload)

@@ -1,7 +1,8 @@
-"""End to end: a signed `/pm status` is acknowledged, runs on a real `agentpm worker`, reaches the fake Slack."""
+"""End to end: a signed `/pm status` is acknowledged, runs on a real worker, and reaches the fake Slack."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -22,7 +23,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 @pytest.fixture
 def worker_env(migrated_pg: str, redis_url: str, signing_secret: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "OPENAI_", "PINECONE_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "OPENAI_", "PINECONE_"))
+    }
     env.update(
         DATABASE_URL=migrated_pg,
         REDIS_URL=redis_url,
@@ -42,9 +45,11 @@ def start_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[object]
         env = {**worker_env, "SLACK_API_URL": slack_api_url, "SLACK_BOT_TOKEN": "xoxb-test-token"}
         with log.open("wb") as out:
             processes.append(
-                subprocess.Popen(  # noqa: S603
+                subprocess.Popen(
                     [sys.executable, "-m", "bot", "worker", "--concurrency", "1"],
-                    env=env, stdout=out, stderr=subprocess.STDOUT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
                 )
             )
         return log
@@ -59,15 +64,14 @@ def start_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[object]
             process.wait()
 
 
-async def wait_for_worker(queue: CeleryQueue, log: Path, timeout: float = 60) -> None:
-    import asyncio
-
-    deadline = time.monotonic() + timeout
+async def wait_for_worker(queue: CeleryQueue, log: Path, within: float = 60) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await asyncio.to_thread(queue.ping, 1.0) >= 1:
             return
         await asyncio.sleep(0.5)
-    pytest.fail("the worker never answered a ping:\n" + log.read_text()[-3000:])
+    tail = (await asyncio.to_thread(log.read_text))[-3000:]
+    pytest.fail("the worker never answered a ping:\n" + tail)
 
 
 async def test_status_runs_on_a_real_worker(
@@ -96,11 +100,10 @@ async def test_status_runs_on_a_real_worker(
         request_id = headers["X-Request-ID"]
         deadline = time.monotonic() + 10
         lines: list[dict[str, object]] = []
+        text = ""
         while time.monotonic() < deadline and not lines:
-            lines = [
-                json.loads(line) for line in log.read_text().splitlines()
-                if line.startswith("{") and request_id in line
-            ]
-            time.sleep(0.2)
+            text = await asyncio.to_thread(log.read_text)
+            lines = [json.loads(ln) for ln in text.splitlines() if ln.startswith("{") and request_id in ln]
+            await asyncio.sleep(0.2)
         assert any(line.get("event") == "job.done" and line.get("outcome") == "ok" for line in lines), lines
-        assert "xoxb-test-token" not in log.read_text()
+        assert "xoxb-test-token" not in text

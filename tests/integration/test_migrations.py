@@ -9,8 +9,10 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
 from bot.cli import main
-from core.db import models  # noqa: F401  (registers the tables)
-from core.db import schema
+from core.db import (
+    models,  # noqa: F401  (registers the tables)
+    schema,
+)
 from core.db.base import Base
 
 pytestmark = pytest.mark.integration

@@ -30,7 +30,8 @@ async def test_help_is_answered_in_the_ack(bot: Running) -> None:
     body = json.loads(text)
     assert body["response_type"] == "ephemeral"
     rendered = json.dumps(body["blocks"])
-    assert "/pm status" in rendered and "/pm help" in rendered
+    assert "/pm status" in rendered
+    assert "/pm help" in rendered
     assert headers["X-Request-ID"]
     assert headers["X-Content-Type-Options"] == "nosniff"
 
@@ -70,7 +71,9 @@ async def test_invalid_signature_is_refused_and_nothing_runs(bot: Running) -> No
 
 async def test_replayed_old_request_is_refused(bot: Running) -> None:
     body, _ = bot.requests.command("status")
-    headers = bot.requests.headers(body, "application/x-www-form-urlencoded", timestamp=int(time.time()) - 600)
+    headers = bot.requests.headers(
+        body, "application/x-www-form-urlencoded", timestamp=int(time.time()) - 600
+    )
     status, _, _ = await bot.post(body, headers)
     assert status == 401
 

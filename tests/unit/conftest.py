@@ -1,4 +1,4 @@
-"""Fixtures of the unit tier: an environment free of the operator's variables and a throwaway SQLite database."""
+"""Unit-tier fixtures: an environment free of the operator's variables and a throwaway SQLite database."""
 
 from __future__ import annotations
 

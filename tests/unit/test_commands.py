@@ -17,7 +17,13 @@ words = st.text(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.none(), st.text(max_size=300), st.text(min_size=MAX_COMMAND_TEXT - 5, max_size=MAX_COMMAND_TEXT + 5)))
+@given(
+    st.one_of(
+        st.none(),
+        st.text(max_size=300),
+        st.text(min_size=MAX_COMMAND_TEXT - 5, max_size=MAX_COMMAND_TEXT + 5),
+    )
+)
 def test_never_raises_anything_but_invalid_input(text: str | None) -> None:
     try:
         command = parse_pm(text)
@@ -29,7 +35,9 @@ def test_never_raises_anything_but_invalid_input(text: str | None) -> None:
     assert len(command.sub) <= 64
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=200))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=200)
+)
 def test_sub_is_the_lower_cased_first_word(text: str) -> None:
     command = parse_pm(text)
     stripped = text.strip()
@@ -72,7 +80,7 @@ def test_empty_text_is_the_empty_command(text: str | None) -> None:
 
 
 def test_quotes_group_words() -> None:
-    command = parse_pm('Search "login page" \'on mobile\' fast')
+    command = parse_pm("Search \"login page\" 'on mobile' fast")
     assert command.sub == "search"
     assert command.args == ["login page", "on mobile", "fast"]
     assert command.rest == "\"login page\" 'on mobile' fast"
@@ -88,6 +96,17 @@ def test_sub_is_lower_cased_but_args_keep_their_case() -> None:
     command = parse_pm("STATUS PAY Ops")
     assert command.sub == "status"
     assert command.args == ["PAY", "Ops"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: bot/commands.py builds PmCommand from unvalidated text; a lone surrogate (possible in "
+    "JSON-decoded event text) raises pydantic ValidationError instead of InvalidInput",
+)
+@pytest.mark.parametrize("text", ["\ud800", "search \udfff", "STATUS\ud83d"])
+def test_lone_surrogates_are_invalid_input(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_pm(text)
 
 
 @pytest.mark.xfail(

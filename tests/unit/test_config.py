@@ -179,7 +179,10 @@ def test_production_refuses_with_nothing_configured() -> None:
         ({"slack_signing_secret": "changeme"}, "SLACK_SIGNING_SECRET is weak"),
         ({"slack_signing_secret": "a" * 40}, "SLACK_SIGNING_SECRET is weak"),
         ({"slack_bot_token": "xoxp-1234567890-user-token"}, "SLACK_BOT_TOKEN is not a bot token"),
-        ({"slack_bot_token": None}, "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is missing"),
+        (
+            {"slack_bot_token": None},
+            "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is missing",
+        ),
         ({"agentpm_encryption_keys": []}, "AGENTPM_ENCRYPTION_KEYS is missing"),
         ({"agentpm_encryption_keys": ["not-a-fernet-key"]}, "not a Fernet key"),
         ({"agentpm_encryption_keys": ["A" * 43 + "="]}, "AGENTPM_ENCRYPTION_KEYS holds a weak key"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -55,7 +56,7 @@ async def test_zero_ttl_remembers_nothing(clock: FakeClock) -> None:
 async def test_real_clock_expiry() -> None:
     deduper = MemoryDeduper()
     assert await deduper.first_time("Ev1", 0)
-    time.sleep(0.01)
+    await asyncio.sleep(0.01)
     assert await deduper.first_time("Ev1", 0)
 
 

@@ -9,15 +9,15 @@ from collections.abc import Iterator
 import pytest
 
 from core.db.session import Database
-from core.health import database_check, redis_check, run_checks, worker_check
+from core.health import Check, database_check, redis_check, run_checks, worker_check
 from core.jobs.inprocess import InProcessQueue
 
 
-def ok(detail: str = "fine") -> object:
+def ok(detail: str = "fine") -> Check:
     return lambda: detail
 
 
-def failing(exc: Exception) -> object:
+def failing(exc: Exception) -> Check:
     def check() -> str:
         raise exc
 

@@ -57,7 +57,9 @@ def queue() -> Iterator[InProcessQueue]:
 
 @pytest.fixture
 def ctx(db: Database, notifier: RecordingNotifier, queue: InProcessQueue) -> JobContext:
-    context = JobContext(settings=Settings(database_url=str(db.engine.url)), db=db, notifier=notifier, queue=queue)
+    context = JobContext(
+        settings=Settings(database_url=str(db.engine.url)), db=db, notifier=notifier, queue=queue
+    )
     queue.bind(context)
     return context
 
@@ -102,7 +104,7 @@ def test_status_report_names_pinecone_when_configured(db: Database, notifier: Re
 
 
 def test_unknown_job_raises(ctx: JobContext, notifier: RecordingNotifier) -> None:
-    with pytest.raises(UnknownJob, match="agentpm.nope"):
+    with pytest.raises(UnknownJob, match=r"agentpm\.nope"):
         run_job(ctx, "agentpm.nope", {"target": TARGET}, request_id=None, final_attempt=True)
     assert notifier.sent == []
 
@@ -154,14 +156,18 @@ def test_a_failing_notifier_does_not_raise(ctx: JobContext, register: Any) -> No
         raise RuntimeError("boom")
 
     ctx.notifier = BrokenNotifier()
-    run_job(ctx, register(JobSpec("test.crash", crash)), {"target": TARGET}, request_id=None, final_attempt=True)
+    run_job(
+        ctx, register(JobSpec("test.crash", crash)), {"target": TARGET}, request_id=None, final_attempt=True
+    )
 
 
 def test_a_refusal_shows_its_own_message(ctx: JobContext, notifier: RecordingNotifier, register: Any) -> None:
     def refuse(ctx: JobContext, payload: dict[str, Any]) -> None:
         raise InvalidInput("No such project: NOPE.")
 
-    run_job(ctx, register(JobSpec("test.refuse", refuse)), {"target": TARGET}, request_id=None, final_attempt=True)
+    run_job(
+        ctx, register(JobSpec("test.refuse", refuse)), {"target": TARGET}, request_id=None, final_attempt=True
+    )
     (notice,) = notifier.notices()
     assert notice == ErrorNotice(message="No such project: NOPE.", error_id=None)
 
@@ -216,7 +222,9 @@ def test_queue_retry_that_recovers_sends_no_error(
     assert notifier.notices() == [ErrorNotice(message="fine")]
 
 
-def test_queue_runs_jobs_and_empties(ctx: JobContext, queue: InProcessQueue, notifier: RecordingNotifier) -> None:
+def test_queue_runs_jobs_and_empties(
+    ctx: JobContext, queue: InProcessQueue, notifier: RecordingNotifier
+) -> None:
     job_ids = {queue.enqueue("agentpm.status.report", {"target": TARGET}) for _ in range(5)}
     assert len(job_ids) == 5
     assert queue.drain(timeout=10)
@@ -244,7 +252,9 @@ def test_pending_counts_jobs_waiting_for_a_worker(
     assert queue.pending() == 0
 
 
-def test_jobs_may_enqueue_more_jobs(ctx: JobContext, queue: InProcessQueue, notifier: RecordingNotifier, register: Any) -> None:
+def test_jobs_may_enqueue_more_jobs(
+    ctx: JobContext, queue: InProcessQueue, notifier: RecordingNotifier, register: Any
+) -> None:
     def fan_out(ctx: JobContext, payload: dict[str, Any]) -> None:
         ctx.queue.enqueue("agentpm.status.report", payload)
 
@@ -262,7 +272,9 @@ def test_enqueue_before_bind_is_refused() -> None:
         queue.shutdown()
 
 
-def test_unknown_job_on_the_queue_is_dropped(ctx: JobContext, queue: InProcessQueue, notifier: RecordingNotifier) -> None:
+def test_unknown_job_on_the_queue_is_dropped(
+    ctx: JobContext, queue: InProcessQueue, notifier: RecordingNotifier
+) -> None:
     queue.enqueue("agentpm.nope", {"target": TARGET})
     assert queue.drain(timeout=10)
     assert queue.pending() == 0

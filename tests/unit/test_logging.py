@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import structlog
@@ -75,7 +76,7 @@ def test_redact_text_leaves_ordinary_text_alone(text: str) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: the Authorization-header pattern matches the word 'basic'/'bearer' followed by any long word",
+    reason="BUG: the Authorization-header pattern matches 'basic'/'bearer' followed by any long word",
 )
 def test_the_word_basic_in_prose_is_not_redacted() -> None:
     text = "Basic authentication is a basic requirement"
@@ -92,7 +93,7 @@ def test_words_ending_in_sk_are_not_redacted() -> None:
 
 
 def test_redact_processor_redacts_secret_keys_and_nested_values() -> None:
-    event = {
+    event: dict[str, Any] = {
         "event": f"posting with {SLACK_BOT}",
         "token": "anything-at-all",
         "client_secret": "abc",

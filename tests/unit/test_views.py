@@ -114,7 +114,11 @@ def test_status_message_lists_projects_and_counts() -> None:
         report(
             [
                 ProjectStatus(
-                    key="PAY", name="Payments", issues=25, last_sync=NOW - timedelta(minutes=3), last_outcome="ok"
+                    key="PAY",
+                    name="Payments",
+                    issues=25,
+                    last_sync=NOW - timedelta(minutes=3),
+                    last_outcome="ok",
                 ),
                 ProjectStatus(
                     key="OPS",
