@@ -26,11 +26,12 @@ def parse_pm(text: str | None) -> PmCommand:
         raise InvalidInput(
             f"That command is too long ({len(text)} characters; the limit is {MAX_COMMAND_TEXT})."
         )
-    if "\x00" in text:
+    if "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
         raise InvalidInput("That command contains a character Slack does not send.")
     if not text:
         return PmCommand()
-    head, _, rest = text.partition(" ")
+    parts = text.split(maxsplit=1)
+    head, rest = parts[0], parts[1] if len(parts) > 1 else ""
     try:
         args = shlex.split(rest)
     except ValueError:  # an unbalanced quote: fall back to plain words rather than refusing
@@ -40,4 +41,5 @@ def parse_pm(text: str | None) -> PmCommand:
 
 def first_word(text: str | None) -> str:
     """The sub-command alone, cheaply, for listener matchers."""
-    return (text or "").strip().partition(" ")[0].lower()
+    parts = (text or "").split(maxsplit=1)
+    return parts[0].lower() if parts else ""

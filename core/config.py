@@ -10,7 +10,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -103,7 +104,7 @@ class Settings(BaseSettings):
     jira_base_url: str | None = None
     jira_email: str | None = None
     jira_api_token: str | None = None
-    jira_projects: list[str] = Field(default_factory=list)
+    jira_projects: Annotated[list[str], NoDecode] = Field(default_factory=list)
     jira_sync_interval_minutes: int = Field(default=10, ge=1, le=1440)
 
     openai_api_key: str | None = None
@@ -114,10 +115,10 @@ class Settings(BaseSettings):
     pinecone_api_key: str | None = None
     pinecone_index_host: str | None = None
 
-    agentpm_allowed_domains: list[str] = Field(default_factory=list)
-    agentpm_bootstrap_admins: list[str] = Field(default_factory=list)
+    agentpm_allowed_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    agentpm_bootstrap_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agentpm_default_role: Role = Role.USER
-    agentpm_encryption_keys: list[str] = Field(default_factory=list)
+    agentpm_encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agentpm_log_format: str | None = None
 
     # Engine pool: sized for one web process or one worker; the sum over processes must fit max_connections.

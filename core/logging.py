@@ -21,14 +21,15 @@ _SECRET_PATTERNS = [
     re.compile(r"xox[abposre]-[A-Za-z0-9-]{8,}"),  # Slack bot/user/config tokens
     re.compile(r"xapp-[A-Za-z0-9-]{8,}"),  # Slack app-level token
     re.compile(r"ATATT[A-Za-z0-9_=-]{16,}"),  # Atlassian API token
-    re.compile(r"sk-[A-Za-z0-9_-]{16,}"),  # OpenAI keys (sk-…, sk-proj-…)
+    re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{16,}"),  # OpenAI keys (sk-…, sk-proj-…)
     re.compile(r"pcsk_[A-Za-z0-9_]{16,}"),  # Pinecone keys
     re.compile(
         r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}=(?![A-Za-z0-9_=-])"
     ),  # Fernet keys (urlsafe base64 of 32 B)
-    re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),  # Authorization header values
+    # Authorization header values: a credential has digits or padding, prose after "basic" does not.
+    re.compile(r"(?i)\b(?:bearer|basic)\s+(?=[A-Za-z._~+/-]*[0-9=])[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)(password|passwd|secret|token|api_key|apikey)=[^\s&;,]+"),  # query strings, DSNs
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@"),  # credentials inside URLs
+    re.compile(r"(?<=://)[^/\s:@]*:[^/\s@]+(?=@)"),  # credentials inside URLs (user may be empty)
 ]
 _SECRET_KEYS = re.compile(r"(?i)(token|secret|password|passwd|api_key|apikey|authorization|encryption_keys)")
 
@@ -78,7 +79,11 @@ def configure_logging(fmt: str = "console", level: int | str = logging.INFO) -> 
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
