@@ -11,7 +11,7 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 
 from core.config import Settings
-from core.context import current_request_id
+from core.context import current_request_id, new_request_id
 from core.errors import QueueUnavailable
 from core.jobs.catalog import CATALOG, QUEUES
 from core.metrics import JOBS_ENQUEUED
@@ -85,7 +85,7 @@ class CeleryQueue:
                 name,
                 kwargs={"payload": payload},
                 queue=queue,
-                headers={"request_id": current_request_id()},
+                headers={"request_id": current_request_id() or new_request_id()},
                 retry=True,
             )
         except (OperationalError, OSError) as exc:

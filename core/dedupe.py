@@ -22,6 +22,8 @@ class MemoryDeduper:
         async with self._lock:
             if len(self._seen) >= self._max_keys:
                 self._seen = {k: exp for k, exp in self._seen.items() if exp > now}
+                while len(self._seen) >= self._max_keys:  # all still live: forget the oldest
+                    del self._seen[next(iter(self._seen))]
             expires = self._seen.get(key)
             if expires is not None and expires > now:
                 return False

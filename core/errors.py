@@ -37,6 +37,8 @@ class Retryable(AgentPMError):
 
     user_message = "A service we depend on is not answering; please try again shortly."
 
-    def __init__(self, message: str | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, detail: str | None = None, retry_after: float | None = None) -> None:
+        """``detail`` is for the log; the user sees the generic ``user_message``."""
+        Exception.__init__(self, detail or self.user_message)
+        self.user_message = type(self).user_message
         self.retry_after = retry_after

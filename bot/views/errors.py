@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot import ids
-from bot.views.format import escape, section
+from bot.views.format import SECTION_TEXT_LIMIT, clip, escape, section
 
 
 def error_message(message: str, error_id: str | None = None) -> dict[str, Any]:
-    text = f":warning: {escape(message)}"
-    if error_id:
-        text += f" (error ID `{error_id}`)"
+    suffix = f" (error ID `{error_id}`)" if error_id else ""
+    text = ":warning: " + clip(escape(message), SECTION_TEXT_LIMIT - len(suffix) - 12) + suffix
     return {"text": text, "blocks": [section(text, block_id=ids.BLOCK_ERROR)]}

@@ -8,7 +8,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from core.context import current_request_id
+from core.context import current_request_id, new_request_id
 from core.errors import Retryable
 from core.jobs.context import JobContext
 from core.jobs.runner import run_job
@@ -35,7 +35,8 @@ class InProcessQueue:
         if self._context is None:
             raise RuntimeError("InProcessQueue.bind() was not called")
         job_id = uuid.uuid4().hex
-        future = self._executor.submit(self._run, self._context, name, payload, current_request_id())
+        request_id = current_request_id() or new_request_id()  # one ID for every attempt of this job
+        future = self._executor.submit(self._run, self._context, name, payload, request_id)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from pydantic_settings import SettingsError
 
 from core.config import ConfigError, Env, Role, Settings, load_settings
 
@@ -93,12 +92,6 @@ def test_comma_lists_are_split_and_cased() -> None:
     assert s.agentpm_bootstrap_admins == ["alice@example.com"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SettingsError,
-    reason="BUG: list fields (JIRA_PROJECTS, AGENTPM_ALLOWED_DOMAINS, ...) are JSON-decoded by "
-    "pydantic-settings before the comma validator runs; a comma list in the environment raises SettingsError",
-)
 @pytest.mark.parametrize(
     ("var", "value", "field", "expected"),
     [

@@ -184,7 +184,7 @@ def test_retryable_propagates_before_the_final_attempt(
     assert notifier.sent == []
     run_job(ctx, name, {"target": TARGET}, request_id=None, final_attempt=True)
     (notice,) = notifier.notices()
-    assert notice == ErrorNotice(message="Jira is busy; try again in a minute.", error_id=None)
+    assert notice == ErrorNotice(message=Retryable.user_message, error_id=None)  # detail stays in the log
 
 
 def test_queue_retries_then_sends_one_final_failure(
