@@ -51,12 +51,12 @@ from aiohttp import web
 from bot.app import build_app
 from bot.cli import require_schema, settings_or_exit
 from bot.server import build_web_app
-from bot.wiring import build_servicessettings = settings_or_exit()
+from bot.wiring import build_services
+settings = settings_or_exit()
 require_schema(settings)
 bot = build_app(build_services(settings), process_before_response=False)
 web.run_app(build_web_app(bot), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
-
 # The floor: Bolt's own request verification and dispatch, a handler that only acks, nothing else.
 BARE_SERVER = """
 import os, sys
@@ -282,8 +282,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="agentpm-bench-") as tmp:
         try:
             results = asyncio.run(asyncio.wait_for(measure(args, Path(tmp)), RUN_DEADLINE_S))
-        except (RuntimeError, TimeoutError) as exc:
-            print(f"bench failed: {exc or 'deadline reached'}", file=sys.stderr)
+        except (RuntimeError, TimeoutError, KeyboardInterrupt) as exc:
+            print(f"bench stopped: {str(exc) or type(exc).__name__} (subprocesses stopped)", file=sys.stderr)
             return 1
         finally:
             if args.redis:

@@ -24,7 +24,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     broker = settings.broker_url
     return {
         "broker_url": broker,
-        "result_backend": settings.redis_url,
+        # No job needs its return value (results go to Slack), so there is no result backend: a dead Redis then
+        # fails a publish at once instead of retrying the backend's subscription. If one is added, results
+        # expire after an hour.
         "result_expires": RESULT_EXPIRES_SECONDS,
         "task_ignore_result": True,
         "task_acks_late": True,
@@ -87,8 +89,9 @@ class CeleryQueue:
                 queue=queue,
                 headers={"request_id": current_request_id() or new_request_id()},
                 retry=True,
+                ignore_result=True,
             )
-        except (OperationalError, OSError) as exc:
+        except (OperationalError, OSError, RuntimeError) as exc:  # RuntimeError: kombu's retry limit
             raise QueueUnavailable() from exc
         JOBS_ENQUEUED.labels(job=name).inc()
         return str(result.id)

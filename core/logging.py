@@ -101,6 +101,8 @@ def configure_logging(fmt: str = "console", level: int | str = logging.INFO) -> 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for own in ("agentpm", "bot", "core", "tasks"):  # Celery sets a level on the logger named after its app
+        logging.getLogger(own).setLevel(logging.NOTSET)
     for noisy in ("slack_bolt", "slack_sdk", "celery", "kombu", "amqp", "sqlalchemy.engine", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING if level == logging.INFO else level)
 

@@ -13,6 +13,7 @@ import pytest_asyncio
 import redis
 from psycopg import sql
 
+from bot.sender import SlackSender as SenderT
 from core.db import schema
 from tests.fakes.slack import LocalSlack
 
@@ -88,3 +89,27 @@ async def slack() -> AsyncIterator[LocalSlack]:
 @pytest.fixture
 def signing_secret() -> str:
     return secrets.token_hex(16)
+
+
+@pytest.fixture
+def slack_sync() -> Iterator[tuple[LocalSlack, SenderT]]:
+    """LocalSlack on a background loop, for code that calls Slack synchronously (jobs)."""
+    import asyncio
+    import threading
+
+    from bot.sender import SlackSender
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = LocalSlack(team_id="T0TEST")
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
+    server.add_user("U0ALICE", "alice@northwind.example", "alice", team_id="T0TEST")
+    server.add_channel("C0TEST", "general", members=["U0ALICE"])
+    try:
+        yield server, SlackSender("xoxb-test-token", server.api_url)
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()

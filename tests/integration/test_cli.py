@@ -1,0 +1,151 @@
+"""The operator's commands, run as an operator would (in-process through click, or as a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography.fernet import Fernet
+
+from bot.cli import main
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(tmp_path)
+    for name in (
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "SLACK_BOT_TOKEN",
+        "JIRA_BASE_URL",
+        "OPENAI_API_KEY",
+        "PINECONE_API_KEY",
+        "AGENTPM_ENV",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def test_try_runs_the_bot_in_a_terminal(sqlite_env: str) -> None:
+    script = "/pm help\n\n/pm status\n/pm stauts\nwhat is blocked?\n"
+    result = CliRunner().invoke(main, ["try", "--as", "dana@northwind.example"], input=script)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "» /pm help" in out
+    assert "`/pm status`: What is synced and indexed" in out
+    assert "*PAY* Payments Service: 24 issues" in out
+    assert "*WEB* Customer Web App: 16 issues" in out
+    assert "Did you mean `/pm status`?" in out
+    assert "nothing handles that yet" in out
+    assert "Traceback" not in out
+
+
+def test_try_as_a_subprocess_reads_standard_input(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "try"],
+        input="/pm status\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Agent PM status" in result.stdout
+
+
+def test_status_json_has_the_contract_shape(sqlite_env: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["migrate", "upgrade"]).exit_code == 0
+    result = runner.invoke(main, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert data["jira"] == {"projects": {}}
+    assert data["documents"] == {"jira": 0, "slack": 0, "meeting": 0}
+    assert data["index"] == {"backend": "local", "vectors": 0}
+    text = runner.invoke(main, ["status"])
+    assert "No Jira project synced yet." in text.output
+
+
+def test_doctor_prints_a_line_per_dependency(sqlite_env: str) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["migrate", "upgrade"])
+    result = runner.invoke(main, ["doctor"])
+    assert result.exit_code == 0, result.output
+    for name in ("database", "redis", "worker", "slack"):
+        assert f" {name} " in result.output
+    as_json = runner.invoke(main, ["doctor", "--json"])
+    report = json.loads(as_json.output.strip().splitlines()[-1])
+    assert report["status"] == "ok"
+    assert report["checks"]["database"]["ok"] is True
+
+
+def test_doctor_exits_1_when_redis_is_down(sqlite_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    result = CliRunner().invoke(main, ["doctor", "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["status"] == "degraded"
+    assert report["checks"]["redis"]["ok"] is False
+
+
+def test_production_refuses_weak_secrets_with_one_line_and_exit_2(
+    sqlite_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTPM_ENV", "production")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "changeme")
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert "\n" not in line
+    assert "SLACK_SIGNING_SECRET is weak" in line
+    assert "AGENTPM_ENCRYPTION_KEYS is missing" in line
+
+
+def test_production_accepts_file_secrets(
+    sqlite_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret_file = tmp_path / "signing"
+    secret_file.write_text("8f14e45fceea167a5a36dedd4bea2543\n")
+    monkeypatch.setenv("AGENTPM_ENV", "production")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET_FILE", str(secret_file))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abcdef")
+    monkeypatch.setenv("AGENTPM_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("AGENTPM_ALLOWED_DOMAINS", "northwind.example")
+    result = CliRunner().invoke(main, ["migrate", "current"])
+    assert result.exit_code == 0, result.output
+    assert "current: none" in result.output
+
+
+def test_worker_and_socket_need_their_settings(sqlite_env: str) -> None:
+    runner = CliRunner()
+    worker = runner.invoke(main, ["worker"])
+    assert worker.exit_code == 2
+    assert "REDIS_URL" in worker.output
+    assert runner.invoke(main, ["beat"]).exit_code == 2
+    socket = runner.invoke(main, ["socket"])
+    assert socket.exit_code == 2
+    assert "SLACK_APP_TOKEN" in socket.output
+
+
+def test_migrate_downgrade_needs_a_revision(sqlite_env: str) -> None:
+    result = CliRunner().invoke(main, ["migrate", "downgrade"])
+    assert result.exit_code == 2
+    assert "needs a revision" in result.output
+
+
+def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    result = CliRunner().invoke(main, ["migrate", "check"])
+    assert result.exit_code == 1
+    assert "database error: OperationalError" in result.output
+    assert "Traceback" not in result.output
