@@ -24,9 +24,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     broker = settings.broker_url
     return {
         "broker_url": broker,
-        # No job needs its return value (results go to Slack), so there is no result backend: a dead Redis then
-        # fails a publish at once instead of retrying the backend's subscription. If one is added, results
-        # expire after an hour.
+        # No job needs its return value (results go to Slack), so there is no result backend: a dead Redis
+        # then fails a publish at once instead of retrying the backend's subscription. Were one added,
+        # results would expire after an hour.
         "result_expires": RESULT_EXPIRES_SECONDS,
         "task_ignore_result": True,
         "task_acks_late": True,
