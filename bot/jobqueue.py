@@ -55,8 +55,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "interval_max": 0.5,
         },
         "worker_hijack_root_logger": False,
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,  # one more message per enqueue; monitoring may turn it on
         "timezone": "UTC",
         "enable_utc": True,
     }

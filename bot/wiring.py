@@ -7,6 +7,7 @@ from typing import Any
 
 from redis.asyncio import Redis as AsyncRedis
 
+from bot.enqueue import AfterAck
 from bot.jobqueue import CeleryQueue, make_celery
 from bot.notifier import SlackNotifier
 from bot.sender import SlackSender
@@ -27,6 +28,7 @@ class Services:
     deduper: Deduper
     sender: SlackSender
     jobs: JobContext
+    after_ack: AfterAck
     closers: list[Any] = field(default_factory=list)
 
     def health_checks(self) -> dict[str, Check]:
@@ -41,6 +43,7 @@ class Services:
         return f"team {data.get('team_id', '?')}"
 
     async def aclose(self) -> None:
+        await self.after_ack.aclose()
         for closer in self.closers:
             result = closer()
             if hasattr(result, "__await__"):
@@ -70,5 +73,12 @@ def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Serv
     if isinstance(queue, InProcessQueue):
         queue.bind(jobs)
     return Services(
-        settings=settings, db=db, queue=queue, deduper=deduper, sender=sender, jobs=jobs, closers=closers
+        settings=settings,
+        db=db,
+        queue=queue,
+        deduper=deduper,
+        sender=sender,
+        jobs=jobs,
+        after_ack=AfterAck(queue),
+        closers=closers,
     )

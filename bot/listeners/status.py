@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import ids
 from bot.commands import parse_pm
@@ -20,12 +20,12 @@ def register(app: AsyncApp, services: Services, surface: Surface) -> None:
     surface.add_subcommand("status", "status", "What is synced and indexed, and how fresh it is.")
 
     @app.command(ids.COMMAND, matchers=[subcommand("status")])
-    async def status(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def status(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
         parse_pm(command.get("text"))  # refuses text Slack would never send
         target = ReplyTarget(
             channel_id=command.get("channel_id"),
             user_id=command.get("user_id"),
             response_url=command.get("response_url"),
         )
-        services.queue.enqueue(JOB, {"target": target.model_dump()})
         await ack()
+        services.after_ack.submit(JOB, {"target": target.model_dump()}, respond)
