@@ -90,6 +90,9 @@ class CeleryQueue:
                 headers={"request_id": current_request_id() or new_request_id()},
                 retry=True,
                 ignore_result=True,
+                # Celery would log a repr of the payload; keys are enough, and cheaper on the ack path.
+                argsrepr="()",
+                kwargsrepr="{payload: " + ",".join(sorted(payload)) + "}",
             )
         except (OperationalError, OSError, RuntimeError) as exc:  # RuntimeError: kombu's retry limit
             raise QueueUnavailable() from exc
