@@ -31,6 +31,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    response.headers["Server"] = "agentpm"  # no framework or version banner
     return response
 
 

@@ -42,25 +42,33 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def _timed(check: Check) -> tuple[str, float]:
+    started = time.perf_counter()
+    detail = check()
+    return detail, (time.perf_counter() - started) * 1000
+
+
 def run_checks(checks: Mapping[str, Check], timeout: float = 3.0) -> HealthReport:
     """Run every check concurrently; a check slower than ``timeout`` counts as down."""
     results: dict[str, CheckResult] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, len(checks)), thread_name_prefix="agentpm-health")
     try:
-        started = {name: time.perf_counter() for name in checks}
-        futures = {name: pool.submit(check) for name, check in checks.items()}
+        started = time.perf_counter()
+        futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
         deadline = time.monotonic() + timeout
         for name, future in futures.items():
             try:
-                detail = future.result(timeout=max(0.0, deadline - time.monotonic()))
+                detail, latency = future.result(timeout=max(0.0, deadline - time.monotonic()))
                 ok = True
             except FutureTimeout:
-                detail, ok = f"no answer within {timeout:g}s", False
+                detail, ok, latency = (
+                    f"no answer within {timeout:g}s",
+                    False,
+                    (time.perf_counter() - started) * 1000,
+                )
             except Exception as exc:
-                detail, ok = _describe(exc), False
-            results[name] = CheckResult(
-                ok=ok, latency_ms=round((time.perf_counter() - started[name]) * 1000, 2), detail=detail
-            )
+                detail, ok, latency = _describe(exc), False, (time.perf_counter() - started) * 1000
+            results[name] = CheckResult(ok=ok, latency_ms=round(latency, 2), detail=detail)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     if all(r.ok for r in results.values()):
