@@ -12,14 +12,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import middleware
 from bot.errors import handle_error
+from bot.guard import Guard
+from bot.listeners import admin, connect, status
 from bot.listeners import help as help_listener
-from bot.listeners import status as status_listener
+from bot.listeners.registrar import Registrar
 from bot.sender import async_web_client
 from bot.surface import Surface
 from bot.wiring import Services
 from core.logging import get_logger
 
 log = get_logger(__name__)
+
+# One module per feature, each with register(registrar); the order is the order of matching.
+FEATURES = (help_listener, status, admin, connect)
 
 
 @dataclass
@@ -52,10 +57,11 @@ def build_app(services: Services, *, process_before_response: bool = True) -> Bo
     bolt.use(middleware.make_dedupe(services.deduper))
     bolt.error(handle_error)
 
-    help_listener.register(bolt, surface)
-    status_listener.register(bolt, services, surface)
-    help_listener.register_fallback(bolt, surface)  # last: claims every /pm sub-command nobody else did
-    surface.commands.add("/pm")
+    guard = Guard(services.identities, services.limiter, services.db)
+    registrar = Registrar(app=bolt, services=services, surface=surface, guard=guard)
+    for feature in FEATURES:
+        feature.register(registrar)
+    help_listener.register_fallback(registrar)  # last: claims every /pm sub-command nobody else did
     return BotApp(bolt=bolt, surface=surface, services=services, authorizer=authorizer)
 
 

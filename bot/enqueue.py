@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -39,15 +40,24 @@ class AfterAck:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    def run(self, work: Awaitable[Any], respond: AsyncRespond | None, what: str) -> None:
+        """Run short async work (a Slack lookup, a quick query) after the ack; failures reported alike."""
+        task = asyncio.ensure_future(self._report_failure(work, what, respond))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
     async def _report_failure(
-        self, published: asyncio.Future[str], name: str, respond: AsyncRespond | None
+        self, published: Awaitable[Any], name: str, respond: AsyncRespond | None
     ) -> None:
         try:
             await published
         except Exception as exc:
             message, error_id = user_facing(exc)
-            ERRORS.labels(where="enqueue").inc()
-            log.error("job.enqueue_failed", job=name, error_id=error_id, reason=str(exc)[:200])
+            ERRORS.labels(where="after_ack").inc()
+            if error_id:
+                log.error("after_ack.failed", what=name, error_id=error_id, exc_info=exc)
+            else:
+                log.info("after_ack.refused", what=name, reason=message)
             if respond is not None:
                 try:
                     await respond(

@@ -22,3 +22,9 @@ EVENT_APP_UNINSTALLED = "app_uninstalled"
 EVENT_LINK_SHARED = "link_shared"
 EVENT_MESSAGE = "message"
 EVENT_TOKENS_REVOKED = "tokens_revoked"
+
+# Views (modal callback IDs) and their blocks.
+VIEW_CONNECT_JIRA = "connect_jira"
+BLOCK_JIRA_EMAIL = "jira_email"
+BLOCK_JIRA_TOKEN = "jira_token"  # noqa: S105  (a block ID, not a secret)
+ACTION_VALUE = "value"

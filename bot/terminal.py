@@ -35,6 +35,14 @@ from core.logging import configure_logging
 TEAM_ID = "T0TRY"
 CHANNEL_ID = "C0GENERAL"
 USER_ID = "U0YOU"
+DOMAIN = "northwind.example"
+# The people `:as NAME` switches between: (Slack ID, email, is a guest).
+PEOPLE = {
+    "you": ("U0YOU", f"you@{DOMAIN}", False),
+    "admin": ("U0ADMIN", f"admin@{DOMAIN}", False),
+    "outsider": ("U0OUTSIDER", "mallory@evil-example.com", False),
+    "guest": ("U0GUEST", f"guest@{DOMAIN}", True),
+}
 SHOWN_METHODS = {
     "chat.postMessage",
     "chat.postEphemeral",
@@ -62,11 +70,15 @@ class Terminal:
         self.runner: web.AppRunner | None = None
         self.http: aiohttp.ClientSession | None = None
         self.seen = 0
+        self.user_id = USER_ID
 
     async def start(self) -> None:
         await self.slack.start()
-        self.slack.add_user(USER_ID, self.as_email, self.as_email.split("@")[0], team_id=TEAM_ID)
-        self.slack.add_channel(CHANNEL_ID, "general", members=[USER_ID])
+        for name, (user_id, email, guest) in PEOPLE.items():
+            if name == "you":
+                email = self.as_email
+            self.slack.add_user(user_id, email, email.split("@")[0], team_id=TEAM_ID, is_restricted=guest)
+        self.slack.add_channel(CHANNEL_ID, "general", members=[p[0] for p in PEOPLE.values()])
         url = self.database_url or f"sqlite:///{Path(self.tmp.name) / 'try.db'}"
         settings = load_settings(
             agentpm_env="development",
@@ -79,6 +91,9 @@ class Terminal:
             jira_base_url=None,
             openai_api_key=None,
             pinecone_api_key=None,
+            agentpm_allowed_domains=[DOMAIN],
+            agentpm_bootstrap_admins=[f"admin@{DOMAIN}"],
+            agentpm_default_role="USER",
         )
         schema.upgrade(url)
         services = build_services(settings, queue=InProcessQueue())
@@ -112,8 +127,19 @@ class Terminal:
             "X-Slack-Signature": signature or "",
         }
 
+    def switch(self, who: str) -> str:
+        """`:as you|admin|outsider|guest`: speak as someone else from now on."""
+        person = PEOPLE.get(who.strip().lower())
+        if person is None:
+            return f"(unknown person {who!r}; choose one of: {', '.join(PEOPLE)})"
+        self.user_id = person[0]
+        email = self.as_email if who.strip().lower() == "you" else person[1]
+        return f"(you are now {who.strip().lower()}: {email})"
+
     async def send_line(self, line: str) -> list[str]:
         """Send one typed line; return the blocks of text the bot showed, in order."""
+        if line.startswith(":as"):
+            return [self.switch(line[3:])]
         if self.http is None or self.bot is None:
             raise RuntimeError("Terminal.start() was not called")
         if line.startswith("/"):
@@ -124,7 +150,7 @@ class Terminal:
                 "team_domain": "try",
                 "channel_id": CHANNEL_ID,
                 "channel_name": "general",
-                "user_id": USER_ID,
+                "user_id": self.user_id,
                 "user_name": self.as_email.split("@", 1)[0],
                 "command": command,
                 "text": text.strip(),
@@ -136,7 +162,7 @@ class Terminal:
         else:
             event = {
                 "type": "app_mention",
-                "user": USER_ID,
+                "user": self.user_id,
                 "channel": CHANNEL_ID,
                 "ts": f"{time.time():.6f}",
                 "text": f"<@{self.slack.bot_user_id}> {line}",
@@ -166,6 +192,7 @@ class Terminal:
             shown.append(private + render_message(ack))
         elif answer.strip():
             shown.append(answer.strip())
+        await self.bot.services.after_ack.drain()
         queue = self.bot.services.queue
         if isinstance(queue, InProcessQueue):
             await asyncio.to_thread(queue.drain, 60.0)
@@ -212,7 +239,10 @@ async def _run(as_email: str, database_url: str | None) -> int:
     try:
         await terminal.start()
         if interactive:
-            print("Agent PM in your terminal. Type /pm help, or a question; Ctrl-D to leave.")
+            print(
+                "Agent PM in your terminal. Type /pm help, or a question; `:as admin|you|outsider|guest`"
+                " changes who you are; Ctrl-D to leave."
+            )
         while True:
             if interactive:
                 print("› ", end="", flush=True)

@@ -8,16 +8,20 @@ from typing import Any
 from redis.asyncio import Redis as AsyncRedis
 
 from bot.enqueue import AfterAck
+from bot.identity import IdentityService
 from bot.jobqueue import CeleryQueue, make_celery
 from bot.notifier import SlackNotifier
 from bot.sender import SlackSender
+from core.cache import MemoryCache, RedisCache
 from core.config import Settings
+from core.crypto import Vault
 from core.db.session import Database, make_engine
 from core.dedupe import MemoryDeduper, RedisDeduper
 from core.health import Check, standard_checks
 from core.jobs.context import JobContext
 from core.jobs.inprocess import InProcessQueue
-from core.ports import Deduper, JobQueue
+from core.ports import Cache, Deduper, JobQueue
+from core.ratelimit import RateLimiter, parse_overrides
 
 
 @dataclass
@@ -29,6 +33,10 @@ class Services:
     sender: SlackSender
     jobs: JobContext
     after_ack: AfterAck
+    cache: Cache
+    limiter: RateLimiter
+    vault: Vault
+    identities: IdentityService
     closers: list[Any] = field(default_factory=list)
 
     def health_checks(self) -> dict[str, Check]:
@@ -61,14 +69,17 @@ def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Serv
     if queue is None:
         queue = CeleryQueue(make_celery(settings), settings) if settings.broker_url else InProcessQueue()
     deduper: Deduper
+    cache: Cache
     if settings.redis_url:
         redis_client: AsyncRedis = AsyncRedis.from_url(
             settings.redis_url, socket_timeout=1, socket_connect_timeout=1
         )
         deduper = RedisDeduper(redis_client)
+        cache = RedisCache(redis_client)
         closers.append(redis_client.aclose)
     else:
         deduper = MemoryDeduper()
+        cache = MemoryCache()
     jobs = JobContext(settings=settings, db=db, notifier=SlackNotifier(sender), queue=queue)
     if isinstance(queue, InProcessQueue):
         queue.bind(jobs)
@@ -80,5 +91,9 @@ def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Serv
         sender=sender,
         jobs=jobs,
         after_ack=AfterAck(queue),
+        cache=cache,
+        limiter=RateLimiter(settings.redis_url, parse_overrides(settings.agentpm_rate_limits)),
+        vault=Vault(settings.agentpm_encryption_keys),
+        identities=IdentityService(settings, db, cache),
         closers=closers,
     )

@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     agentpm_default_role: Role = Role.USER
     agentpm_encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agentpm_log_format: str | None = None
+    # Per command class, per user[:per workspace], e.g. "search=10/minute:100/minute;llm=5/minute".
+    agentpm_rate_limits: str | None = None
 
     # Engine pool: sized for one web process or one worker; the sum over processes must fit max_connections.
     db_pool_size: int = Field(default=5, ge=1)

@@ -35,3 +35,13 @@ class Deduper(Protocol):
     """Remembers request keys for a while so a redelivered event or command causes nothing more."""
 
     async def first_time(self, key: str, ttl_seconds: int) -> bool: ...
+
+
+class Cache(Protocol):
+    """Short-lived values (identity lookups) shared by the web processes when Redis is configured."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None: ...
+
+    async def delete(self, key: str) -> None: ...

@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import difflib
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck
 
 from bot import ids
 from bot.commands import parse_pm
-from bot.listeners.matchers import subcommand
-from bot.surface import Surface
+from bot.guard import Access
+from bot.listeners.registrar import Registrar
 from bot.views.format import escape
 from bot.views.help import help_message
 
 
-def register(app: AsyncApp, surface: Surface) -> None:
-    surface.add_subcommand("help", "help", "List the commands and what they do.")
+def register(reg: Registrar) -> None:
+    surface = reg.surface
 
-    @app.command(ids.COMMAND, matchers=[subcommand("help", "")])
+    @reg.subcommand(
+        "help",
+        usage="help",
+        description="List the commands and what they do.",
+        access=Access(),
+        aliases=("",),
+    )
     async def show_help(ack: AsyncAck, command: dict[str, str]) -> None:
         parse_pm(command.get("text"))
         await ack(response_type="ephemeral", **help_message(list(surface.subcommands.values())))
 
 
-def register_fallback(app: AsyncApp, surface: Surface) -> None:
+def register_fallback(reg: Registrar) -> None:
     """Registered last: any `/pm` sub-command no feature claimed."""
+    surface = reg.surface
 
-    @app.command(ids.COMMAND)
+    @reg.fallback(Access())
     async def unknown(ack: AsyncAck, command: dict[str, str]) -> None:
         sub = parse_pm(command.get("text")).sub
         close = difflib.get_close_matches(sub, list(surface.subcommands), n=1)

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 
-from bot import ids
 from bot.commands import parse_pm
-from bot.listeners.matchers import subcommand
-from bot.surface import Surface
-from bot.wiring import Services
+from bot.guard import Access
+from bot.listeners.registrar import Registrar
 from core.notices import ReplyTarget
 
 JOB = "agentpm.status.report"
 
 
-def register(app: AsyncApp, services: Services, surface: Surface) -> None:
-    surface.add_subcommand("status", "status", "What is synced and indexed, and how fresh it is.")
+def register(reg: Registrar) -> None:
+    services = reg.services
 
-    @app.command(ids.COMMAND, matchers=[subcommand("status")])
+    @reg.subcommand(
+        "status",
+        usage="status",
+        description="What is synced and indexed, and how fresh it is.",
+        access=Access(),
+    )
     async def status(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
         parse_pm(command.get("text"))  # refuses text Slack would never send
         target = ReplyTarget(

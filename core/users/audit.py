@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,13 +37,34 @@ def record(
     return event
 
 
+class AuditEntry(BaseModel):
+    at: datetime
+    actor_slack_id: str | None
+    actor_email: str | None
+    action: str
+    target: str | None
+    outcome: str
+    detail: dict[str, Any]
+
+
 def recent(
     session: Session, *, actor_slack_id: str | None = None, since: datetime | None = None, limit: int = 50
-) -> list[AuditEvent]:
+) -> list[AuditEntry]:
     """Newest first; optionally one actor's events, optionally since an instant."""
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
     if actor_slack_id:
         query = query.where(AuditEvent.actor_slack_id == actor_slack_id)
     if since:
         query = query.where(AuditEvent.at >= since)
-    return list(session.scalars(query))
+    return [
+        AuditEntry(
+            at=e.at,
+            actor_slack_id=e.actor_slack_id,
+            actor_email=e.actor_email,
+            action=e.action,
+            target=e.target,
+            outcome=e.outcome,
+            detail=e.detail or {},
+        )
+        for e in session.scalars(query)
+    ]

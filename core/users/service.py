@@ -95,16 +95,7 @@ def set_role(session: Session, actor: Identity, target: Identity, role: Role) ->
         raise UnknownUser()
     previous = Role(user.role)
     if previous is Role.ADMIN and role is not Role.ADMIN and admin_count(session) <= 1:
-        audit.record(
-            session,
-            action="role.change",
-            outcome="refused_last_admin",
-            actor_slack_id=actor.slack_user_id,
-            actor_email=actor.email,
-            target=user.email,
-            detail={"from": previous.value, "to": role.value},
-        )
-        raise LastAdmin()
+        raise LastAdmin()  # the caller records the refusal (this transaction is rolled back)
     user.role = role.value
     audit.record(
         session,

@@ -38,6 +38,7 @@ class Running:
 
     async def drain(self) -> None:
         """Wait for in-process jobs, off the loop: the fake Slack they post to runs on this loop."""
+        await self.bot.services.after_ack.drain()
         queue = self.bot.services.queue
         if isinstance(queue, InProcessQueue):
             assert await asyncio.to_thread(queue.drain, 30)
@@ -55,6 +56,9 @@ def bot_settings(slack: LocalSlack, signing_secret: str, database_url: str, **ov
         "jira_base_url": None,
         "openai_api_key": None,
         "pinecone_api_key": None,
+        "agentpm_allowed_domains": ["northwind.example"],
+        "agentpm_bootstrap_admins": ["root@northwind.example"],
+        "agentpm_default_role": "USER",
     }
     values.update(overrides)
     return load_settings(**values)

@@ -1,0 +1,67 @@
+"""A small async key-value cache with expiry: Redis when configured (shared), else this process's memory."""
+
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class MemoryCache:
+    def __init__(self, max_keys: int = 50_000) -> None:
+        self._data: dict[str, tuple[float, str]] = {}
+        self._max_keys = max_keys
+
+    async def get(self, key: str) -> str | None:
+        entry = self._data.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            self._data.pop(key, None)
+            return None
+        return entry[1]
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        if len(self._data) >= self._max_keys:
+            now = time.monotonic()
+            self._data = {k: v for k, v in self._data.items() if v[0] > now}
+            while len(self._data) >= self._max_keys:
+                del self._data[next(iter(self._data))]
+        self._data[key] = (time.monotonic() + ttl_seconds, value)
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+
+class RedisCache:
+    """Shared between processes; while Redis is down it degrades to memory rather than failing requests."""
+
+    def __init__(self, client: Redis, prefix: str = "agentpm:cache:") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._fallback = MemoryCache()
+
+    async def get(self, key: str) -> str | None:
+        try:
+            value = await self._client.get(self._prefix + key)
+        except (OSError, RedisError) as exc:
+            log.warning("cache.redis_unavailable", error=type(exc).__name__)
+            return await self._fallback.get(key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        try:
+            await self._client.set(self._prefix + key, value, ex=ttl_seconds)
+        except (OSError, RedisError) as exc:
+            log.warning("cache.redis_unavailable", error=type(exc).__name__)
+            await self._fallback.set(key, value, ttl_seconds)
+
+    async def delete(self, key: str) -> None:
+        await self._fallback.delete(key)
+        try:
+            await self._client.delete(self._prefix + key)
+        except (OSError, RedisError) as exc:
+            log.warning("cache.redis_unavailable", error=type(exc).__name__)
