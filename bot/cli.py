@@ -234,6 +234,60 @@ def status(as_json: bool) -> None:
     click.echo(render_message(status_message(report)))
 
 
+@main.group()
+def admin() -> None:
+    """Administration from the shell (bootstrap, break-glass)."""
+
+
+@admin.command(name="grant")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["ADMIN", "USER", "NO_ACCESS"], case_sensitive=False))
+def admin_grant(email: str, role: str) -> None:
+    """Set EMAIL's role (creating the user ahead of their first visit)."""
+    from core.config import Role
+    from core.db.session import Database, make_engine
+    from core.errors import AgentPMError
+    from core.users.service import grant
+
+    settings = settings_or_exit()
+    require_schema(settings)
+    db = Database(make_engine(settings))
+    try:
+        with db.session() as session:
+            previous, new = grant(session, email, Role(role.upper()), settings.agentpm_allowed_domains)
+    except AgentPMError as exc:
+        fail(exc.user_message, 2)
+    finally:
+        db.dispose()
+    was = previous.value if previous else "new user"
+    click.echo(f"{email.lower()} is now {new.value} (was {was}); it applies within 2 minutes")
+
+
+@main.command(name="rotate-key")
+def rotate_key() -> None:
+    """Re-encrypt stored credentials under the newest key (the first of AGENTPM_ENCRYPTION_KEYS)."""
+    from core.credentials import rotate_all
+    from core.crypto import UnreadableSecret, Vault
+    from core.db.session import Database, make_engine
+
+    settings = settings_or_exit()
+    require_schema(settings)
+    if "AGENTPM_ENCRYPTION_KEYS" in settings.generated:
+        fail("AGENTPM_ENCRYPTION_KEYS is not set: there is no key to rotate to", 2)
+    db = Database(make_engine(settings))
+    try:
+        with db.session() as session:
+            rotated, current = rotate_all(session, Vault(settings.agentpm_encryption_keys))
+    except UnreadableSecret:
+        fail(
+            "a stored credential cannot be read with any listed key: keep the old key in the list "
+            "(newest first) until rotation has run"
+        )
+    finally:
+        db.dispose()
+    click.echo(f"re-encrypted {rotated} credential(s); {current} already under the newest key")
+
+
 @main.command(name="try")
 @click.option(
     "--as",

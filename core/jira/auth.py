@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import aiohttp
 from pydantic import BaseModel
 
@@ -24,21 +26,20 @@ class JiraUnavailable(Retryable):
     user_message = "Jira is not answering right now; please try again in a minute."
 
 
-def auth_headers(email: str | None, token: str) -> tuple[aiohttp.BasicAuth | None, dict[str, str]]:
+def auth_header(email: str | None, token: str) -> dict[str, str]:
     """Cloud: email + API token as Basic auth; Data Center: a personal access token as Bearer."""
     if email:
-        return aiohttp.BasicAuth(email, token), {}
-    return None, {"Authorization": f"Bearer {token}"}
+        return {"Authorization": "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()}
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def verify(base_url: str, email: str | None, token: str) -> JiraAccount:
-    auth, headers = auth_headers(email, token)
     url = base_url.rstrip("/") + "/rest/api/2/myself"
     timeout = aiohttp.ClientTimeout(total=VERIFY_TIMEOUT_SECONDS)
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as http,
-            http.get(url, auth=auth, headers={"Accept": "application/json", **headers}) as response,
+            http.get(url, headers={"Accept": "application/json", **auth_header(email, token)}) as response,
         ):
             if response.status in (401, 403):
                 raise JiraAuthError()

@@ -12,6 +12,8 @@ class FakeServices:
 
     def __init__(self) -> None:
         self.down: set[str] = set()
+        # Jira accounts by the Authorization header value they answer to.
+        self.jira_accounts: dict[str, dict[str, str]] = {}
         self.seen_auth: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -19,6 +21,7 @@ class FakeServices:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/rest/api/2/serverInfo", self._jira)
+        app.router.add_get("/rest/api/2/myself", self._myself)
         app.router.add_get("/v1/models", self._openai)
         app.router.add_post("/describe_index_stats", self._pinecone)
         app.router.add_get("/describe_index_stats", self._pinecone)
@@ -40,6 +43,17 @@ class FakeServices:
 
     async def _jira(self, request: web.Request) -> web.Response:
         return self._answer("jira", request, {"deploymentType": "Cloud", "version": "1001.0.0"})
+
+    async def _myself(self, request: web.Request) -> web.Response:
+        if "jira" in self.down:
+            return web.json_response({"error": "unavailable"}, status=503)
+        account = self.jira_accounts.get(request.headers.get("Authorization", ""))
+        if account is None:
+            return web.json_response({"errorMessages": ["Unauthorized"]}, status=401)
+        return web.json_response(account)
+
+    def add_jira_account(self, authorization: str, display_name: str, account_id: str = "acc-1") -> None:
+        self.jira_accounts[authorization] = {"accountId": account_id, "displayName": display_name}
 
     async def _openai(self, request: web.Request) -> web.Response:
         models = [{"id": "text-embedding-3-small", "object": "model", "created": 0, "owned_by": "system"}]

@@ -82,3 +82,22 @@ class SlackRequests:
         }
         body = json.dumps(payload)
         return body, self.headers(body, "application/json", retry_num=retry_num)
+
+    def view_submission(
+        self, callback_id: str, values: dict[str, dict[str, Any]], *, user_id: str = USER_ID
+    ) -> tuple[str, dict[str, str]]:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user_id, "team_id": TEAM_ID},
+            "api_app_id": "A0TEST",
+            "trigger_id": uuid.uuid4().hex,
+            "view": {
+                "id": "V" + uuid.uuid4().hex[:8].upper(),
+                "type": "modal",
+                "callback_id": callback_id,
+                "state": {"values": values},
+            },
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.headers(body, "application/x-www-form-urlencoded")
