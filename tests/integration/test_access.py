@@ -262,7 +262,7 @@ async def test_blank_or_spaced_tokens_are_refused_inline(bot: Running) -> None:
 
 async def test_admin_changes_roles_and_sees_the_audit(bot: Running) -> None:
     await bot.command("help", user_id="U0ALICE")  # first sight
-    _, text, _ = await bot.command("admin role <@U0ALICE|alice> ADMIN", user_id="U0ROOT")
+    await bot.command("admin role <@U0ALICE|alice> ADMIN", user_id="U0ROOT")
     await bot.drain()
     assert "<@U0ALICE> is now *ADMIN* (was USER)." in bot.slack.calls_to("response_url")[-1].args["text"]
     # The change applies at once (the cached identity is dropped): Alice can now list users.
