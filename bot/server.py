@@ -43,6 +43,8 @@ async def slack_events(request: web.Request) -> web.Response:
     kind = str(bolt_request.context.get("agentpm_kind", "other"))
     ACK_LATENCY.labels(kind=kind).observe(time.perf_counter() - started)
     outcome = "duplicate" if bolt_request.context.get("agentpm_duplicate") else str(bolt_response.status)
+    if bolt_response.status == 401:  # bad signature or stale timestamp: logged without the body
+        log.warning("slack.request_rejected", remote=request.remote, bytes=len(bolt_request.raw_body or ""))
     SLACK_REQUESTS.labels(kind=kind, outcome=outcome).inc()
     response = await to_aiohttp_response(bolt_response)
     if "request_id" in bolt_request.context:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +58,8 @@ class Services:
             if hasattr(result, "__await__"):
                 await result
         if isinstance(self.queue, InProcessQueue):
-            self.queue.shutdown()
+            # Off the loop: a running job may be posting to a server on this very loop (try, tests).
+            await asyncio.to_thread(self.queue.shutdown)
         self.db.dispose()
 
 

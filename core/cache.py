@@ -7,9 +7,7 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from core.logging import get_logger
-
-log = get_logger(__name__)
+from core.breaker import Breaker
 
 
 class MemoryCache:
@@ -43,25 +41,31 @@ class RedisCache:
         self._client = client
         self._prefix = prefix
         self._fallback = MemoryCache()
+        self._breaker = Breaker("cache")
 
     async def get(self, key: str) -> str | None:
-        try:
-            value = await self._client.get(self._prefix + key)
-        except (OSError, RedisError) as exc:
-            log.warning("cache.redis_unavailable", error=type(exc).__name__)
-            return await self._fallback.get(key)
-        return value.decode() if isinstance(value, bytes) else value
+        if self._breaker.available():
+            try:
+                value = await self._client.get(self._prefix + key)
+            except (OSError, RedisError) as exc:
+                self._breaker.failed(exc)
+            else:
+                return value.decode() if isinstance(value, bytes) else value
+        return await self._fallback.get(key)
 
     async def set(self, key: str, value: str, ttl_seconds: int) -> None:
-        try:
-            await self._client.set(self._prefix + key, value, ex=ttl_seconds)
-        except (OSError, RedisError) as exc:
-            log.warning("cache.redis_unavailable", error=type(exc).__name__)
-            await self._fallback.set(key, value, ttl_seconds)
+        if self._breaker.available():
+            try:
+                await self._client.set(self._prefix + key, value, ex=ttl_seconds)
+                return
+            except (OSError, RedisError) as exc:
+                self._breaker.failed(exc)
+        await self._fallback.set(key, value, ttl_seconds)
 
     async def delete(self, key: str) -> None:
         await self._fallback.delete(key)
-        try:
-            await self._client.delete(self._prefix + key)
-        except (OSError, RedisError) as exc:
-            log.warning("cache.redis_unavailable", error=type(exc).__name__)
+        if self._breaker.available():
+            try:
+                await self._client.delete(self._prefix + key)
+            except (OSError, RedisError) as exc:
+                self._breaker.failed(exc)

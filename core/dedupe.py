@@ -8,6 +8,8 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from core.breaker import Breaker
+
 
 class MemoryDeduper:
     """For one process (the embedded default); expired keys are swept as new ones arrive."""
@@ -38,16 +40,14 @@ class RedisDeduper:
         self._client = client
         self._prefix = prefix
         self._fallback = MemoryDeduper()
+        self._breaker = Breaker("dedupe")
 
     async def first_time(self, key: str, ttl_seconds: int) -> bool:
-        try:
-            added = await self._client.set(self._prefix + key, b"1", nx=True, ex=ttl_seconds)
-        except (OSError, RedisError) as exc:
-            return await self._fallback_first_time(key, ttl_seconds, exc)
-        return bool(added)
-
-    async def _fallback_first_time(self, key: str, ttl_seconds: int, exc: BaseException) -> bool:
-        from core.logging import get_logger
-
-        get_logger(__name__).warning("dedupe.redis_unavailable", error=type(exc).__name__)
+        if self._breaker.available():
+            try:
+                added = await self._client.set(self._prefix + key, b"1", nx=True, ex=ttl_seconds)
+            except (OSError, RedisError) as exc:
+                self._breaker.failed(exc)
+            else:
+                return bool(added)
         return await self._fallback.first_time(key, ttl_seconds)

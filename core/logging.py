@@ -65,6 +65,15 @@ def _render_exception_then_redact(logger: WrappedLogger, method: str, event_dict
     return redact_processor(logger, method, structlog.processors.format_exc_info(logger, method, event_dict))
 
 
+class DropRequestBodies(logging.Filter):
+    """Bolt logs a rejected request's whole body at INFO; a rejected request is logged without it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("slack_bolt") and str(record.msg).startswith("Invalid request signature"):
+            record.msg, record.args = "Invalid request signature detected (body not logged)", ()
+        return True
+
+
 def configure_logging(fmt: str = "console", level: int | str = logging.INFO) -> None:
     """Route structlog and the standard library through one redacting pipeline."""
     shared: list[Processor] = [
@@ -98,6 +107,11 @@ def configure_logging(fmt: str = "console", level: int | str = logging.INFO) -> 
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(DropRequestBodies())
+    for name in ("slack_bolt.AsyncRequestVerification", "slack_bolt.RequestVerification"):
+        bolt_logger = logging.getLogger(name)
+        if not any(isinstance(f, DropRequestBodies) for f in bolt_logger.filters):
+            bolt_logger.addFilter(DropRequestBodies())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -14,9 +14,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from core.logging import get_logger
-
-log = get_logger(__name__)
+from core.breaker import Breaker
 
 
 class Cost(StrEnum):
@@ -70,6 +68,7 @@ class RateLimiter:
         }
         self._memory = MovingWindowRateLimiter(MemoryStorage())
         self._shared: MovingWindowRateLimiter | None = None
+        self._breaker = Breaker("ratelimit")
         if redis_url:
             storage: Storage = RedisStorage(
                 "async+" + redis_url if not redis_url.startswith("async+") else redis_url,
@@ -83,14 +82,12 @@ class RateLimiter:
     async def hit(self, cost: Cost, team_id: str, user_id: str) -> Decision:
         """Count one request; refused when the user's or the workspace's window is full."""
         user_item, team_item = self._items[cost]
-        limiter = self._shared or self._memory
-        try:
-            return await self._hit(limiter, cost, user_item, team_item, team_id, user_id)
-        except Exception as exc:  # Redis down: keep limiting, in memory
-            if limiter is self._memory:
-                raise
-            log.warning("ratelimit.redis_unavailable", error=type(exc).__name__)
-            return await self._hit(self._memory, cost, user_item, team_item, team_id, user_id)
+        if self._shared is not None and self._breaker.available():
+            try:
+                return await self._hit(self._shared, cost, user_item, team_item, team_id, user_id)
+            except Exception as exc:  # Redis down (limits wraps its errors): keep limiting, in memory
+                self._breaker.failed(exc)
+        return await self._hit(self._memory, cost, user_item, team_item, team_id, user_id)
 
     @staticmethod
     async def _hit(

@@ -113,3 +113,11 @@ def slack_sync() -> Iterator[tuple[LocalSlack, SenderT]]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _logging_through_stdlib() -> None:
+    """As in every agentpm process: structlog routed through the standard library (so caplog sees it)."""
+    from core.logging import configure_logging
+
+    configure_logging("console")

@@ -79,7 +79,7 @@ def check_profile(
         return Refusal.DEACTIVATED
     if profile.is_restricted or profile.is_ultra_restricted:
         return Refusal.GUEST
-    if request_team_id and profile.team_id and profile.team_id != request_team_id:
+    if request_team_id and profile.team_id != request_team_id:  # includes a profile without a team
         return Refusal.OTHER_WORKSPACE
     if not profile.email:
         return Refusal.NO_EMAIL

@@ -61,9 +61,10 @@ def resolve(session: Session, profile: Profile, settings: Settings) -> Identity:
     )
     if user is None:
         user = session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(email=email, role=first_role(email, settings).value)
-            session.add(user)
+        if user is None or user.slack_user_id is None:
+            if user is None:
+                user = User(email=email, role=first_role(email, settings).value)
+                session.add(user)
             audit.record(
                 session,
                 action="user.first_seen",
@@ -74,12 +75,39 @@ def resolve(session: Session, profile: Profile, settings: Settings) -> Identity:
                 detail={"role": user.role},
             )
         user.team_id, user.slack_user_id = profile.team_id, profile.slack_user_id
+    elif user.email != email:
+        _take_over_email(session, user, email)
     user.email = email
     user.display_name = profile.name or user.display_name
     user.tz = profile.tz or user.tz
     user.last_seen_at = datetime.now(UTC)
     session.flush()
     return _identity(user)
+
+
+def _take_over_email(session: Session, user: User, email: str) -> None:
+    """Slack now gives ``user`` an email another row holds: a grant made ahead of time is merged in
+    (its role wins); a row of another Slack account keeps its history under a placeholder address."""
+    other = session.scalar(select(User).where(User.email == email, User.id != user.id))
+    if other is None:
+        return
+    if other.slack_user_id is None:
+        user.role = other.role
+        session.delete(other)
+        outcome = "merged_grant"
+    else:
+        other.email = f"replaced-{other.id}@invalid"
+        outcome = "reassigned"
+    session.flush()
+    audit.record(
+        session,
+        action="user.email_changed",
+        outcome=outcome,
+        actor_slack_id=user.slack_user_id,
+        actor_email=email,
+        target=email,
+        detail={"from": user.email},
+    )
 
 
 def admin_count(session: Session) -> int:

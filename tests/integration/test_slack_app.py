@@ -136,3 +136,57 @@ async def test_ready_is_503_and_names_slack_when_slack_is_down(bot: Running) -> 
     assert report["status"] == "degraded"
     assert report["checks"]["slack"]["ok"] is False
     assert "xoxb" not in json.dumps(report)
+
+
+async def test_a_rejected_request_is_logged_without_its_body(
+    bot: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    body, headers = bot.requests.command("status secret-words-in-the-body")
+    headers["X-Slack-Signature"] = "v0=" + "1" * 64
+    with caplog.at_level("INFO"):
+        status, _, _ = await bot.post(body, headers)
+    assert status == 401
+    assert any("slack.request_rejected" in r.getMessage() for r in caplog.records)
+    assert not any("secret-words-in-the-body" in r.getMessage() for r in caplog.records)
+
+
+async def test_over_the_rate_limit_nothing_is_enqueued(
+    slack: LocalSlack, signing_secret: str, migrated_pg: str
+) -> None:
+    settings = bot_settings(
+        slack, signing_secret, migrated_pg, agentpm_rate_limits="read=2/minute:100/minute"
+    )
+    async with running_bot(settings, slack, queue=InProcessQueue()) as running:
+        for _ in range(2):
+            status, text, _ = await running.command("status")
+            assert text == ""
+        status, text, _ = await running.command("status")
+        await running.drain()
+        assert status == 200
+        assert "You are sending requests too fast; please try again in" in json.loads(text)["text"]
+        assert len(slack.calls_to("response_url")) == 2
+
+
+async def test_with_redis_down_the_bot_still_answers(
+    slack: LocalSlack, signing_secret: str, migrated_pg: str
+) -> None:
+    """Dedupe, the identity cache and rate limits fall back to memory; jobs here run in-process."""
+    settings = bot_settings(
+        slack,
+        signing_secret,
+        migrated_pg,
+        redis_url="redis://127.0.0.1:1/0",
+        agentpm_rate_limits="read=3/minute",
+    )
+    async with running_bot(settings, slack, queue=InProcessQueue()) as running:
+        status, text, _ = await running.command("help")
+        assert status == 200
+        assert "/pm status" in text
+        body, headers = running.requests.command("status", trigger_id="same-trigger")
+        assert (await running.post(body, headers))[0] == 200
+        assert (await running.post(body, headers))[1] == ""  # deduped in memory
+        await running.drain()
+        assert len(slack.calls_to("response_url")) == 1
+        await running.command("status")
+        _, text, _ = await running.command("status")
+        assert "too fast" in text  # still limited, in memory
