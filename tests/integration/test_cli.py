@@ -149,3 +149,59 @@ def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert result.exit_code == 1
     assert "database error: OperationalError" in result.output
     assert "Traceback" not in result.output
+
+
+def test_admin_grant_from_the_shell(sqlite_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTPM_ALLOWED_DOMAINS", "northwind.example")
+    runner = CliRunner()
+    runner.invoke(main, ["migrate", "upgrade"])
+    result = runner.invoke(main, ["admin", "grant", "Dana@Northwind.example", "admin"])
+    assert result.exit_code == 0, result.output
+    assert "dana@northwind.example is now ADMIN (was new user)" in result.output
+    outsider = runner.invoke(main, ["admin", "grant", "eve@evil.example", "USER"])
+    assert outsider.exit_code == 2
+    assert "outside AGENTPM_ALLOWED_DOMAINS" in outsider.output
+    last = runner.invoke(main, ["admin", "grant", "dana@northwind.example", "USER"])
+    assert last.exit_code == 2
+    assert "without an admin" in last.output
+
+
+def test_rotate_key_re_encrypts_under_the_newest_key(
+    sqlite_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.config import load_settings
+    from core.credentials import JiraCredential, load_jira, save_jira
+    from core.crypto import Vault
+    from core.db.session import Database, make_engine
+    from core.users.identity import Profile
+    from core.users.service import resolve
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    runner = CliRunner()
+    runner.invoke(main, ["migrate", "upgrade"])
+    settings = load_settings(agentpm_encryption_keys=[old], agentpm_allowed_domains=["northwind.example"])
+    db = Database(make_engine(settings))
+    with db.session() as session:
+        owner = resolve(
+            session, Profile(slack_user_id="U1", team_id="T1", email="a@northwind.example"), settings
+        )
+        save_jira(
+            session, Vault([old]), owner, JiraCredential(email="a@northwind.example", token="tok-1"), "A"
+        )
+
+    assert runner.invoke(main, ["rotate-key"]).exit_code == 2  # no keys configured: nothing to rotate to
+    monkeypatch.setenv("AGENTPM_ENCRYPTION_KEYS", new)
+    unreadable = runner.invoke(main, ["rotate-key"])
+    assert unreadable.exit_code == 1
+    assert "keep the old key in the list" in unreadable.output
+    monkeypatch.setenv("AGENTPM_ENCRYPTION_KEYS", f"{new},{old}")
+    result = runner.invoke(main, ["rotate-key"])
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 1 credential(s); 0 already under the newest key" in result.output
+    again = runner.invoke(main, ["rotate-key"])
+    assert "re-encrypted 0 credential(s); 1 already under the newest key" in again.output
+    with db.session() as session:
+        credential = load_jira(session, Vault([new]), owner.user_id)  # the old key is no longer needed
+    assert credential is not None
+    assert credential.token == "tok-1"
+    db.dispose()
