@@ -8,12 +8,15 @@ from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import middleware
+from bot import ids, middleware
 from bot.errors import handle_error
 from bot.guard import Guard
-from bot.listeners import admin, connect, status
+from bot.installations import EncryptedInstallationStore, ThreadedStateStore
+from bot.listeners import admin, connect, lifecycle, status
 from bot.listeners import help as help_listener
 from bot.listeners.registrar import Registrar
 from bot.sender import async_web_client
@@ -24,7 +27,7 @@ from core.logging import get_logger
 log = get_logger(__name__)
 
 # One module per feature, each with register(registrar); the order is the order of matching.
-FEATURES = (help_listener, status, admin, connect)
+FEATURES = (help_listener, status, admin, connect, lifecycle)
 
 
 @dataclass
@@ -32,7 +35,7 @@ class BotApp:
     bolt: AsyncApp
     surface: Surface
     services: Services
-    authorizer: SingleWorkspaceAuthorizer
+    authorizer: SingleWorkspaceAuthorizer | None
 
 
 def build_app(services: Services, *, process_before_response: bool = True) -> BotApp:
@@ -43,26 +46,61 @@ def build_app(services: Services, *, process_before_response: bool = True) -> Bo
     """
     settings = services.settings
     client = async_web_client(None, settings.slack_api_url)  # Bolt gives each request the authorized token
-    authorizer = SingleWorkspaceAuthorizer(client, settings.slack_bot_token)
-    bolt = AsyncApp(
-        client=client,
-        signing_secret=settings.slack_signing_secret,
-        authorize=authorizer.as_bolt_function(),
-        process_before_response=process_before_response,
-        raise_error_for_unhandled_request=False,
-        name="agentpm",
-    )
+    authorizer: SingleWorkspaceAuthorizer | None = None
+    installations: EncryptedInstallationStore | None = None
+    if settings.slack_client_id and settings.slack_client_secret:
+        installations = EncryptedInstallationStore(
+            settings.slack_client_id, services.db.engine, services.vault
+        )
+        oauth = AsyncOAuthFlow(
+            client=client,
+            settings=AsyncOAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+                scopes=list(ids.BOT_SCOPES),
+                installation_store=installations,
+                state_store=ThreadedStateStore(services.db.engine),
+                install_path="/slack/install",
+                redirect_uri_path="/slack/oauth_redirect",
+            ),
+        )
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret,
+            oauth_flow=oauth,
+            process_before_response=process_before_response,
+            raise_error_for_unhandled_request=False,
+            name="agentpm",
+        )
+    else:
+        authorizer = SingleWorkspaceAuthorizer(client, settings.slack_bot_token)
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret,
+            authorize=authorizer.as_bolt_function(),
+            process_before_response=process_before_response,
+            raise_error_for_unhandled_request=False,
+            name="agentpm",
+        )
     surface = Surface()
     bolt.use(middleware.bind_request)
     bolt.use(middleware.make_dedupe(services.deduper))
     bolt.error(handle_error)
 
     guard = Guard(services.identities, services.limiter, services.db)
-    registrar = Registrar(app=bolt, services=services, surface=surface, guard=guard)
+    registrar = Registrar(
+        app=bolt, services=services, surface=surface, guard=guard, installations=installations
+    )
     for feature in FEATURES:
         feature.register(registrar)
     help_listener.register_fallback(registrar)  # last: claims every /pm sub-command nobody else did
     return BotApp(bolt=bolt, surface=surface, services=services, authorizer=authorizer)
+
+
+async def warm(bot: BotApp) -> None:
+    """Look up the bot's own identity once at start-up (single-workspace mode)."""
+    if bot.authorizer is not None:
+        await bot.authorizer.warm()
 
 
 class SingleWorkspaceAuthorizer:

@@ -91,6 +91,7 @@ def socket() -> None:
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
     from bot.app import build_app
+    from bot.app import warm as warm_bot
     from bot.wiring import build_services
 
     settings = settings_or_exit()
@@ -100,7 +101,7 @@ def socket() -> None:
     bot = build_app(build_services(settings))
 
     async def run() -> None:
-        await bot.authorizer.warm()
+        await warm_bot(bot)
         await AsyncSocketModeHandler(bot.bolt, settings.slack_app_token).start_async()  # type: ignore[no-untyped-call]
 
     asyncio.run(run())

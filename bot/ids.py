@@ -28,3 +28,24 @@ VIEW_CONNECT_JIRA = "connect_jira"
 BLOCK_JIRA_EMAIL = "jira_email"
 BLOCK_JIRA_TOKEN = "jira_token"  # noqa: S105  (a block ID, not a secret)
 ACTION_VALUE = "value"
+
+# Bot scopes requested by the OAuth install; the manifest test checks manifest.yml asks for the same.
+BOT_SCOPES = (
+    "app_mentions:read",
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "chat:write.public",
+    "commands",
+    "files:read",
+    "groups:history",
+    "groups:read",
+    "im:history",
+    "im:read",
+    "im:write",
+    "links:read",
+    "links:write",
+    "team:read",
+    "users:read",
+    "users:read.email",
+)

@@ -23,7 +23,7 @@ from aiohttp import web
 JsonDict = dict[str, Any]
 _JSON_ARGS = frozenset({"blocks", "attachments", "view", "unfurls", "metadata"})
 _TS_BASE_US = 1_767_000_000_000_000  # ts values look like real Slack ones: 1767000000.000100
-_NO_AUTH = frozenset({"api.test"})
+_NO_AUTH = frozenset({"api.test", "oauth.v2.access"})  # the code exchange authenticates the app
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class LocalSlack:
         on_call: Callable[[SlackCall], None] | None = None,
     ) -> None:
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
-        self._tokens = frozenset(tokens) if tokens is not None else None
+        self._tokens = set(tokens) if tokens is not None else None
         self._on_call = on_call
         self._lock = threading.Lock()  # calls and failures may be touched from other threads
         self._calls: list[SlackCall] = []
@@ -132,7 +132,9 @@ class LocalSlack:
             "users.info": self._user_info,
             "conversations.info": lambda args: {"channel": self._channel(args)},
             "conversations.members": self._members,
+            "oauth.v2.access": self._oauth_access,
         }
+        self.installed_tokens: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -321,6 +323,20 @@ class LocalSlack:
         return {
             "url": "https://localslack.test/", "team": "Local Slack", "user": "agentpm",
             "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }  # fmt: skip
+
+    def _oauth_access(self, args: JsonDict) -> JsonDict:
+        """The OAuth install's code exchange: a fresh bot token for this workspace."""
+        _require(args, "code", "invalid_code")
+        token = f"xoxb-{self.team_id}-{next(self._ids)}-installed"
+        self.installed_tokens.append(token)
+        if self._tokens is not None:
+            self._tokens.add(token)
+        return {
+            "app_id": "A0LOCAL", "authed_user": {"id": "U0INSTALLER"}, "scope": "commands,chat:write",
+            "token_type": "bot", "access_token": token, "bot_user_id": self.bot_user_id,
+            "team": {"id": self.team_id, "name": "Local Slack"}, "enterprise": None,
             "is_enterprise_install": False,
         }  # fmt: skip
 

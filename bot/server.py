@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from bot.app import BotApp
+from bot.app import warm as warm_bot
 from core.health import run_checks
 from core.logging import get_logger
 from core.metrics import ACK_LATENCY, DB_POOL_IN_USE, SLACK_REQUESTS
@@ -78,8 +79,20 @@ def build_web_app(bot: BotApp) -> web.Application:
     app.router.add_get("/api/v1/ready", ready)
     app.router.add_get("/metrics", metrics)
 
+    oauth = bot.bolt.oauth_flow
+    if oauth is not None:
+
+        async def install(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await oauth.handle_installation(await to_bolt_request(request)))
+
+        async def oauth_redirect(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await oauth.handle_callback(await to_bolt_request(request)))
+
+        app.router.add_get(oauth.install_path, install)
+        app.router.add_get(oauth.redirect_uri_path, oauth_redirect)
+
     async def warm(_app: web.Application) -> None:
-        await bot.authorizer.warm()
+        await warm_bot(bot)
 
     async def close(_app: web.Application) -> None:
         await bot.services.aclose()

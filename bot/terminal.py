@@ -22,6 +22,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import BotApp, build_app
+from bot.app import warm as warm_bot
 from bot.localslack import LocalSlack, SlackCall
 from bot.server import build_web_app
 from bot.textrender import render_message, render_view
@@ -107,7 +108,7 @@ class Terminal:
         port = self.runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}/slack/events"
         self.http = aiohttp.ClientSession()
-        await self.bot.authorizer.warm()
+        await warm_bot(self.bot)
         self.seen = len(self.slack.calls)
 
     async def stop(self) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
 from bot import ids
 from bot.guard import Access, Guard
@@ -23,6 +24,7 @@ class Registrar:
     services: Services
     surface: Surface
     guard: Guard
+    installations: AsyncInstallationStore | None = None  # set in multi-workspace (OAuth) mode
 
     def subcommand(
         self, name: str, *, usage: str, description: str, access: Access, aliases: tuple[str, ...] = ()

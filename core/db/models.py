@@ -140,3 +140,7 @@ class Credential(Base):
     label: Mapped[str] = mapped_column(String(320), default="")  # e.g. the Jira account's display name
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The OAuth install tables are part of the same schema (and of the drift check).
+from core.db import slack_tables  # noqa: E402, F401
