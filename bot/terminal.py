@@ -130,12 +130,13 @@ class Terminal:
 
     def switch(self, who: str) -> str:
         """`:as you|admin|outsider|guest`: speak as someone else from now on."""
-        person = PEOPLE.get(who.strip().lower())
+        who = who.strip().lower()
+        person = PEOPLE.get(who)
         if person is None:
             return f"(unknown person {who!r}; choose one of: {', '.join(PEOPLE)})"
         self.user_id = person[0]
-        email = self.as_email if who.strip().lower() == "you" else person[1]
-        return f"(you are now {who.strip().lower()}: {email})"
+        email = self.as_email if who == "you" else person[1]
+        return f"(you are now {who}: {email})"
 
     async def send_line(self, line: str) -> list[str]:
         """Send one typed line; return the blocks of text the bot showed, in order."""

@@ -200,7 +200,10 @@ async def test_role_matrix(bot: Running) -> None:
         }
 
 
-async def test_connect_jira_end_to_end(bot: Running, fakes: FakeServices) -> None:
+async def test_connect_jira_end_to_end(
+    bot: Running, fakes: FakeServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
     status, text, _ = await bot.command("connect jira")
     assert status == 200
     await bot.drain()
@@ -247,6 +250,7 @@ async def test_connect_jira_end_to_end(bot: Running, fakes: FakeServices) -> Non
         actions = [e.action for e in session.scalars(select(AuditEvent))]
         assert "credential.connect" in actions
         assert "credential.disconnect" in actions
+    assert TOKEN not in caplog.text  # never logged, even at DEBUG
 
 
 async def test_connect_needs_a_system_and_a_configured_jira(bot: Running) -> None:

@@ -35,7 +35,10 @@ def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_try_runs_the_bot_in_a_terminal(sqlite_env: str) -> None:
-    script = "/pm help\n\n/pm status\n/pm stauts\nwhat is blocked?\n"
+    script = (
+        "/pm help\n\n/pm status\n/pm stauts\nwhat is blocked?\n/pm admin users\n:as admin\n/pm admin users\n"
+        ":as outsider\n/pm help\n:as guest\n/pm status\n:as nobody\n"
+    )
     result = CliRunner().invoke(main, ["try", "--as", "dana@northwind.example"], input=script)
     assert result.exit_code == 0, result.output
     out = result.output
@@ -45,6 +48,11 @@ def test_try_runs_the_bot_in_a_terminal(sqlite_env: str) -> None:
     assert "*WEB* Customer Web App: 16 issues" in out
     assert "Did you mean `/pm status`?" in out
     assert "nothing handles that yet" in out
+    assert "Only Agent PM admins can do that." in out  # you are a USER
+    assert "*ADMIN* @U0ADMIN admin@northwind.example" in out
+    assert "only for members of your organisation's Google Workspace" in out
+    assert "not available to guest accounts" in out
+    assert "unknown person 'nobody'" in out
     assert "Traceback" not in out
 
 
