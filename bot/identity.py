@@ -8,6 +8,7 @@ import json
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from core.cache import MemoryCache
 from core.config import Settings
 from core.db.session import Database
 from core.errors import AgentPMError
@@ -20,6 +21,9 @@ log = get_logger(__name__)
 
 # A deactivation or a guest conversion takes effect within this many seconds.
 IDENTITY_TTL_SECONDS = 120
+# In front of the shared cache, each process remembers answers this long (saves a Redis round trip on
+# the ack path); a role change made in another process reaches this one within this delay.
+LOCAL_TTL_SECONDS = 10.0
 
 
 class Refused(AgentPMError):
@@ -51,6 +55,7 @@ class IdentityService:
         self.settings = settings
         self.db = db
         self.cache = cache
+        self._local = MemoryCache(max_keys=10_000)
 
     @staticmethod
     def _key(team_id: str | None, user_id: str) -> str:
@@ -72,7 +77,11 @@ class IdentityService:
     async def identify(self, team_id: str | None, user_id: str, client: AsyncWebClient) -> Identity:
         """The caller's identity, or ``Refused``; cached (refusals too) for ``IDENTITY_TTL_SECONDS``."""
         key = self._key(team_id, user_id)
-        cached = await self.cache.get(key)
+        cached = await self._local.get(key)
+        if cached is None:
+            cached = await self.cache.get(key)
+            if cached is not None:
+                await self._local.set(key, cached, LOCAL_TTL_SECONDS)
         if cached is not None:
             data = json.loads(cached)
             if "refusal" in data:
@@ -102,4 +111,5 @@ class IdentityService:
 
     async def forget(self, team_id: str | None, user_id: str) -> None:
         """After a role change: the next request reads the new role."""
+        await self._local.delete(self._key(team_id, user_id))
         await self.cache.delete(self._key(team_id, user_id))

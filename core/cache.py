@@ -22,7 +22,7 @@ class MemoryCache:
             return None
         return entry[1]
 
-    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+    async def set(self, key: str, value: str, ttl_seconds: float) -> None:
         if len(self._data) >= self._max_keys:
             now = time.monotonic()
             self._data = {k: v for k, v in self._data.items() if v[0] > now}
@@ -53,10 +53,10 @@ class RedisCache:
                 return value.decode() if isinstance(value, bytes) else value
         return await self._fallback.get(key)
 
-    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+    async def set(self, key: str, value: str, ttl_seconds: float) -> None:
         if self._breaker.available():
             try:
-                await self._client.set(self._prefix + key, value, ex=ttl_seconds)
+                await self._client.set(self._prefix + key, value, ex=max(1, int(ttl_seconds)))
                 return
             except (OSError, RedisError) as exc:
                 self._breaker.failed(exc)
