@@ -236,6 +236,97 @@ def status(as_json: bool) -> None:
 
 
 @main.group()
+def sync() -> None:
+    """Run a sync in the foreground."""
+
+
+@sync.command(name="jira")
+@click.option(
+    "--project", "projects", multiple=True, help="Project key (repeatable); default: every project."
+)
+@click.option("--full", is_flag=True, help="Re-read every issue instead of what changed since the last run.")
+def sync_jira(projects: tuple[str, ...], full: bool) -> None:
+    """Sync Jira now, with a progress bar; exit 1 if a project failed."""
+    import asyncio
+
+    from core.db.session import Database, make_engine
+    from core.errors import AgentPMError
+    from core.jira.client import JiraClient, JiraConfig
+    from core.jira.jql import valid_project_key
+    from core.jira.sync import ProjectSync, SyncResult
+    from core.locks import single_flight
+
+    settings = settings_or_exit()
+    require_schema(settings)
+    try:
+        config = JiraConfig.from_settings(settings)
+        keys = [valid_project_key(p) for p in projects]
+    except AgentPMError as exc:
+        fail(exc.user_message, 2)
+    db = Database(make_engine(settings))
+    bar = ProgressLine(sys.stderr)
+
+    async def run() -> list[SyncResult]:
+        results: list[SyncResult] = []
+        async with JiraClient(config) as client:
+            wanted = (
+                keys or list(settings.jira_projects) or sorted(str(p["key"]) for p in await client.projects())
+            )
+            for key in wanted:
+                with single_flight(db, f"jira-sync:{key}") as held:
+                    if not held:
+                        click.echo(f"{key}: another sync of this project is running; skipped", err=True)
+                        continue
+                    try:
+                        result = await ProjectSync(db, client, config.base_url).run(
+                            key, full=full, progress=bar.show
+                        )
+                    except AgentPMError as exc:
+                        result = SyncResult(project=key, outcome="error", error=str(exc) or exc.user_message)
+                    bar.done(result)
+                    results.append(result)
+        return results
+
+    try:
+        results = asyncio.run(run())
+    except AgentPMError as exc:
+        fail(str(exc) or exc.user_message)
+    finally:
+        db.dispose()
+    if any(r.outcome == "error" for r in results):
+        sys.exit(1)
+
+
+class ProgressLine:
+    """One line per project, redrawn in place on a terminal; the final counts on their own line."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def _text(self, result: Any) -> str:
+        total = result.total
+        if total:
+            filled = min(30, int(30 * result.fetched / max(total, 1)))
+            bar = "[" + "#" * filled + "." * (30 - filled) + f"] {result.fetched:,}/{total:,}"
+        else:
+            bar = f"{result.fetched:,} fetched"
+        return f"{result.project:<10} {bar}  {result.changed:,} changed, {result.deleted:,} deleted"
+
+    def show(self, result: Any) -> None:
+        if self.tty:
+            self.stream.write("\r" + self._text(result) + "\x1b[K")
+            self.stream.flush()
+
+    def done(self, result: Any) -> None:
+        line = self._text(result) + f"  {result.seconds:.1f} s  {result.outcome}"
+        if result.error:
+            line += f": {result.error}"
+        self.stream.write(("\r" if self.tty else "") + line + "\x1b[K\n" if self.tty else line + "\n")
+        self.stream.flush()
+
+
+@main.group()
 def admin() -> None:
     """Administration from the shell (bootstrap, break-glass)."""
 

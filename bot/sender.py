@@ -94,6 +94,9 @@ class SlackSender:
             kwargs["thread_ts"] = thread_ts
         return self._call("chat.postEphemeral", **kwargs)
 
+    def update_message(self, channel: str, ts: str, message: dict[str, Any]) -> dict[str, Any]:
+        return self._call("chat.update", channel=channel, ts=ts, **message)
+
     def respond(self, response_url: str, message: dict[str, Any], *, private: bool = True) -> None:
         """Post to a ``response_url`` (valid 30 minutes, 5 times), the natural reply to a slash command."""
         webhook = WebhookClient(response_url, timeout=TIMEOUT_SECONDS, retry_handlers=sync_retry_handlers())

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     jira_api_token: str | None = None
     jira_projects: Annotated[list[str], NoDecode] = Field(default_factory=list)
     jira_sync_interval_minutes: int = Field(default=10, ge=1, le=1440)
+    jira_deployment: str | None = None  # cloud | datacenter; unset: asked from /serverInfo
 
     openai_api_key: str | None = None
     openai_base_url: str | None = None

@@ -37,10 +37,32 @@ class StatusReport(BaseModel):
     generated_at: datetime
 
 
+class SyncLine(BaseModel):
+    project: str
+    fetched: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    total: int | None = None
+    seconds: float = 0.0
+    outcome: Literal["pending", "running", "ok", "error", "skipped"] = "pending"
+    error: str | None = None
+
+
+class SyncReport(BaseModel):
+    """A manual sync: the message kept up to date while it runs, and the summary in its thread."""
+
+    kind: Literal["sync"] = "sync"
+    lines: list[SyncLine] = Field(default_factory=list)
+    full: bool = False
+    done: bool = False
+    summary: bool = False  # the thread reply, as opposed to the progress message
+
+
 class ErrorNotice(BaseModel):
     kind: Literal["error"] = "error"
     message: str
     error_id: str | None = None
 
 
-Notice = StatusReport | ErrorNotice
+Notice = StatusReport | SyncReport | ErrorNotice

@@ -28,7 +28,13 @@ class JobQueue(Protocol):
 class Notifier(Protocol):
     """Posts a job's result back where it belongs."""
 
-    def send(self, target: ReplyTarget, notice: Notice) -> None: ...
+    def send(self, target: ReplyTarget, notice: Notice) -> str | None:
+        """Post; returns the message's ``ts`` when it is a channel message that can be updated later."""
+        ...
+
+    def update(self, target: ReplyTarget, ts: str, notice: Notice) -> None:
+        """Replace a message posted by ``send`` (progress that keeps itself up to date)."""
+        ...
 
 
 class Deduper(Protocol):

@@ -44,6 +44,17 @@ def _register(name: str) -> None:
 for _name in CATALOG:
     _register(_name)
 
+if settings.jira_base_url:
+    # Every tick enqueues one sync per project; a project already syncing is skipped (single-flight lock).
+    app.conf.beat_schedule = {
+        "jira-sync": {
+            "task": "agentpm.jira.sync_all",
+            "schedule": settings.jira_sync_interval_minutes * 60.0,
+            "kwargs": {"payload": {}},
+            "options": {"expires": settings.jira_sync_interval_minutes * 60.0},
+        }
+    }
+
 
 @signals.worker_process_init.connect  # type: ignore[untyped-decorator]
 def _fresh_connections(**_kwargs: Any) -> None:

@@ -6,12 +6,15 @@ from typing import Any
 
 from bot.views.errors import error_message
 from bot.views.status import status_message
-from core.notices import ErrorNotice, Notice, StatusReport
+from bot.views.sync import sync_message
+from core.notices import ErrorNotice, Notice, StatusReport, SyncReport
 
 
 def render_notice(notice: Notice) -> dict[str, Any]:
     if isinstance(notice, StatusReport):
         return status_message(notice)
+    if isinstance(notice, SyncReport):
+        return sync_message(notice)
     if isinstance(notice, ErrorNotice):
         return error_message(notice.message, notice.error_id)
     raise TypeError(f"no view for {type(notice).__name__}")

@@ -67,7 +67,10 @@ class SyncState(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     issues_seen: Mapped[int] = mapped_column(Integer, default=0)
     issues_changed: Mapped[int] = mapped_column(Integer, default=0)
+    issues_deleted: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Document(Base):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db.models import Document, JiraIssue
+from core.jira.text import description_text
 
 
 def parse_jira_time(value: str | None) -> datetime | None:
@@ -41,7 +42,7 @@ def issue_fields(raw: dict[str, Any], site_url: str) -> dict[str, Any]:
         "jira_id": str(raw.get("id", "")),
         "project_key": (fields.get("project") or {}).get("key") or raw["key"].split("-")[0],
         "summary": fields.get("summary") or "",
-        "description": description if isinstance(description, str) else "",
+        "description": description_text(description),
         "status": status.get("name", ""),
         "status_category": (status.get("statusCategory") or {}).get("key", ""),
         "issue_type": _name(fields.get("issuetype")) or "",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.jira.jobs import sync_all, sync_project, sync_with_progress
 from core.jobs.context import JobContext
 from core.notices import ReplyTarget
 from core.status import build_status
@@ -38,7 +39,15 @@ def report_status(ctx: JobContext, payload: dict[str, Any]) -> None:
     ctx.notifier.send(target, report)
 
 
+# A full sync of a large project takes minutes; a worker killed mid-way resumes from the checkpoint.
+SYNC_SOFT_LIMIT, SYNC_HARD_LIMIT = 3600, 3660
+
 CATALOG: dict[str, JobSpec] = {
     spec.name: spec
-    for spec in (JobSpec("agentpm.status.report", report_status, soft_time_limit=20, time_limit=30),)
+    for spec in (
+        JobSpec("agentpm.status.report", report_status, soft_time_limit=20, time_limit=30),
+        JobSpec("agentpm.jira.sync_project", sync_project, "sync", SYNC_SOFT_LIMIT, SYNC_HARD_LIMIT),
+        JobSpec("agentpm.jira.sync_all", sync_all, queue="sync", soft_time_limit=60, time_limit=90),
+        JobSpec("agentpm.jira.sync", sync_with_progress, "sync", SYNC_SOFT_LIMIT, SYNC_HARD_LIMIT),
+    )
 }

@@ -72,6 +72,7 @@ def jira_modal(requests: SlackRequests, user_id: str) -> tuple[str, dict[str, st
 REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] = {
     "command:help": command("help"),
     "command:status": command("status"),
+    "command:sync": command("sync PAY"),
     "command:admin": command("admin users"),
     "command:connect": command("connect jira"),
     "command:disconnect": command("disconnect jira"),

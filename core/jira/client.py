@@ -1,0 +1,200 @@
+"""The Jira REST client: Cloud (v3, `search/jql` with `nextPageToken`) and Data Center (v2, `startAt`).
+
+One aiohttp session with explicit timeouts; 429/503 honour `Retry-After` with bounded, jittered backoff
+(tenacity); 401/403/404/400/410 become clear domain errors.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from core.config import Settings
+from core.errors import AgentPMError, InvalidInput
+from core.jira.auth import JiraAuthError, JiraUnavailable, auth_header
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+Deployment = Literal["cloud", "datacenter"]
+
+
+class JiraNotFound(AgentPMError):
+    user_message = "Jira says that does not exist (or the service account cannot see it)."
+
+
+class JiraGone(AgentPMError):
+    user_message = "Jira no longer offers that API."
+
+
+@dataclass(frozen=True)
+class JiraConfig:
+    base_url: str
+    email: str | None
+    token: str
+    deployment: Deployment | None = None  # None: ask /serverInfo
+    timeout_seconds: float = 30.0
+    attempts: int = 6
+    max_backoff_seconds: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JiraConfig:
+        if not settings.jira_base_url or not settings.jira_api_token:
+            raise InvalidInput("Jira is not configured (JIRA_BASE_URL and JIRA_API_TOKEN).")
+        deployment: Deployment | None = None
+        if settings.jira_deployment in ("cloud", "datacenter"):
+            deployment = settings.jira_deployment  # type: ignore[assignment]
+        return cls(
+            settings.jira_base_url.rstrip("/"), settings.jira_email, settings.jira_api_token, deployment
+        )
+
+
+@dataclass
+class Page:
+    issues: list[dict[str, Any]]
+    total: int | None  # Data Center tells; Cloud's search/jql does not
+
+
+class JiraClient:
+    def __init__(self, config: JiraConfig) -> None:
+        self.config = config
+        self._session: aiohttp.ClientSession | None = None
+        self._deployment = config.deployment
+        self.requests_made = 0
+
+    async def __aenter__(self) -> Self:
+        timeout = aiohttp.ClientTimeout(total=self.config.timeout_seconds, connect=10)
+        headers = {"Accept": "application/json", **auth_header(self.config.email, self.config.token)}
+        self._session = aiohttp.ClientSession(timeout=timeout, headers=headers)
+        return self
+
+    async def __aexit__(self, *exc: object | TracebackType | None) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        backoff: float = min(self.config.max_backoff_seconds, 0.5 * 2.0 ** (state.attempt_number - 1))
+        if isinstance(retry_after, int | float):
+            backoff = max(float(retry_after), 0.0)
+        jitter: float = random.uniform(0, 0.1 * backoff + 0.05)  # noqa: S311  (not for security)
+        return min(self.config.max_backoff_seconds, backoff) + jitter
+
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> Any:
+        """One call, retried on 429/503/connection errors; other failures mapped to domain errors."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(JiraUnavailable),
+            stop=stop_after_attempt(self.config.attempts),
+            wait=self._wait,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(method, path, params=params, json=json)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> Any:
+        if self._session is None:
+            raise RuntimeError("use JiraClient as an async context manager")
+        self.requests_made += 1
+        url = self.config.base_url + path
+        try:
+            async with self._session.request(method, url, params=params, json=json) as response:
+                if response.status < 300:
+                    return await response.json(content_type=None)
+                body = await response.text()
+                await self._raise_for(response, body, path)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise JiraUnavailable(f"Jira {path}: {type(exc).__name__}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    async def _raise_for(response: aiohttp.ClientResponse, body: str, path: str) -> None:
+        status = response.status
+        detail = _error_messages(body)
+        if status in (429, 503) or status >= 500:
+            header = response.headers.get("Retry-After")
+            retry_after = float(header) if header and header.replace(".", "", 1).isdigit() else None
+            log.warning("jira.retry", path=path, status=status, retry_after=retry_after)
+            raise JiraUnavailable(f"Jira {path} answered HTTP {status}", retry_after=retry_after)
+        if status in (401, 403):
+            raise JiraAuthError(f"Jira refused the service account's credentials (HTTP {status}).")
+        if status == 404:
+            raise JiraNotFound(f"Jira has no {path}" + (f": {detail}" if detail else ""))
+        if status == 410:
+            raise JiraGone(f"Jira no longer offers {path}")
+        raise InvalidInput(f"Jira rejected the request: {detail or f'HTTP {status}'}")
+
+    async def deployment(self) -> Deployment:
+        """Cloud or Data Center, from `/serverInfo` (once; JIRA_DEPLOYMENT overrides)."""
+        if self._deployment is None:
+            info = await self.request("GET", "/rest/api/2/serverInfo")
+            self._deployment = (
+                "cloud" if str(info.get("deploymentType", "")).lower() == "cloud" else "datacenter"
+            )
+        return self._deployment
+
+    async def projects(self) -> list[dict[str, Any]]:
+        if await self.deployment() == "datacenter":
+            result: list[dict[str, Any]] = await self.request("GET", "/rest/api/2/project")
+            return result
+        projects: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            page = await self.request(
+                "GET", "/rest/api/3/project/search", params={"startAt": start, "maxResults": 50}
+            )
+            values = page.get("values") or []
+            projects.extend(values)
+            if page.get("isLast", True) or not values:
+                return projects
+            start += len(values)
+
+    async def search(self, jql: str, fields: list[str], page_size: int = 100) -> AsyncIterator[Page]:
+        """Every page of a JQL search, in the query's order."""
+        if await self.deployment() == "cloud":
+            token: str | None = None
+            while True:
+                body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
+                if token:
+                    body["nextPageToken"] = token
+                data = await self.request("POST", "/rest/api/3/search/jql", json=body)
+                yield Page(list(data.get("issues") or []), None)
+                token = data.get("nextPageToken")
+                if data.get("isLast", not token) or not token:
+                    return
+        start = 0
+        while True:
+            body = {"jql": jql, "fields": fields, "maxResults": page_size, "startAt": start}
+            data = await self.request("POST", "/rest/api/2/search", json=body)
+            issues = list(data.get("issues") or [])
+            total = data.get("total")
+            yield Page(issues, int(total) if total is not None else None)
+            start += len(issues)
+            if not issues or (total is not None and start >= int(total)):
+                return
+
+
+def _error_messages(body: str) -> str:
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:200]
+    if not isinstance(data, dict):
+        return ""
+    messages = list(data.get("errorMessages") or [])
+    errors = data.get("errors") or {}
+    if isinstance(errors, dict):
+        messages += [f"{k}: {v}" for k, v in errors.items()]
+    return "; ".join(str(m) for m in messages)[:300]

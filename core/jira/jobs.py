@@ -1,0 +1,115 @@
+"""Jira sync jobs: one project (scheduled, single-flight), every project (the beat's tick), and the manual
+`/pm sync` that keeps one Slack message up to date and posts a summary in its thread."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from core.errors import AgentPMError
+from core.jira import jql
+from core.jira.client import JiraClient, JiraConfig
+from core.jira.sync import ProjectSync, SyncResult
+from core.jobs.context import JobContext
+from core.locks import single_flight
+from core.logging import get_logger
+from core.notices import ReplyTarget, SyncLine, SyncReport
+
+log = get_logger(__name__)
+
+PROGRESS_EVERY_SECONDS = 2.0  # chat.update is rate limited (about 50 a minute per workspace)
+SYNC_PROJECT_JOB = "agentpm.jira.sync_project"
+
+
+def _line(result: SyncResult, outcome: str | None = None) -> SyncLine:
+    return SyncLine(
+        project=result.project, fetched=result.fetched, changed=result.changed, unchanged=result.unchanged,
+        deleted=result.deleted, total=result.total, seconds=round(result.seconds, 1),
+        outcome=outcome or result.outcome,
+        error=result.error,
+    )  # fmt: skip
+
+
+async def _projects(client: JiraClient, ctx: JobContext, wanted: list[str] | None) -> list[str]:
+    if wanted:
+        return [jql.valid_project_key(k) for k in wanted]
+    if ctx.settings.jira_projects:
+        return [jql.valid_project_key(k) for k in ctx.settings.jira_projects]
+    return sorted(jql.valid_project_key(str(p["key"])) for p in await client.projects())
+
+
+def sync_project(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Scheduled: one project, no Slack message."""
+    asyncio.run(_sync_project(ctx, payload))
+
+
+async def _sync_project(ctx: JobContext, payload: dict[str, Any]) -> None:
+    key = jql.valid_project_key(str(payload["project"]))
+    async with JiraClient(JiraConfig.from_settings(ctx.settings)) as client:
+        await _run_locked(ctx, client, key, full=bool(payload.get("full")))
+
+
+async def _run_locked(
+    ctx: JobContext, client: JiraClient, key: str, *, full: bool, progress: Any = None
+) -> SyncResult:
+    with single_flight(ctx.db, f"jira-sync:{key}") as held:
+        if not held:
+            log.info("jira.sync_skipped", project=key, reason="already running")
+            return SyncResult(project=key, outcome="skipped", error="another sync of this project is running")
+        site = (ctx.settings.jira_base_url or "").rstrip("/")
+        return await ProjectSync(ctx.db, client, site).run(key, full=full, progress=progress)
+
+
+def sync_all(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The beat's tick: one job per project, so several workers share the work."""
+    asyncio.run(_sync_all(ctx, payload))
+
+
+async def _sync_all(ctx: JobContext, payload: dict[str, Any]) -> None:
+    async with JiraClient(JiraConfig.from_settings(ctx.settings)) as client:
+        projects = await _projects(client, ctx, None)
+    for key in projects:
+        ctx.queue.enqueue(SYNC_PROJECT_JOB, {"project": key, "full": bool(payload.get("full"))})
+
+
+def sync_with_progress(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """`/pm sync`: a message kept up to date while the chosen projects sync, then a summary in its thread."""
+    asyncio.run(_sync_with_progress(ctx, payload))
+
+
+async def _sync_with_progress(ctx: JobContext, payload: dict[str, Any]) -> None:
+    target = ReplyTarget.model_validate(payload["target"])
+    full = bool(payload.get("full"))
+    async with JiraClient(JiraConfig.from_settings(ctx.settings)) as client:
+        projects = await _projects(client, ctx, payload.get("projects"))
+        report = SyncReport(lines=[SyncLine(project=p) for p in projects], full=full)
+        ts = await asyncio.to_thread(ctx.notifier.send, target, report)
+        last_update = 0.0
+
+        def show(force: bool = False) -> None:
+            nonlocal last_update
+            if ts and (force or time.monotonic() - last_update >= PROGRESS_EVERY_SECONDS):
+                last_update = time.monotonic()
+                try:
+                    ctx.notifier.update(target, ts, report)
+                except Exception as exc:  # progress is best effort; the summary still comes
+                    log.warning("sync.progress_update_failed", error=type(exc).__name__)
+
+        for index, key in enumerate(projects):
+
+            def progress(result: SyncResult, index: int = index) -> None:
+                report.lines[index] = _line(result, "running")
+                show()
+
+            try:
+                result = await _run_locked(ctx, client, key, full=full, progress=progress)
+            except AgentPMError as exc:
+                result = SyncResult(project=key, outcome="error", error=str(exc) or exc.user_message)
+            report.lines[index] = _line(result)
+            await asyncio.to_thread(show, True)
+    report.done = True
+    await asyncio.to_thread(show, True)
+    summary = report.model_copy(update={"summary": True})
+    thread = target.model_copy(update={"thread_ts": ts, "private": False}) if ts else target
+    await asyncio.to_thread(ctx.notifier.send, thread, summary)

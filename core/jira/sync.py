@@ -1,0 +1,197 @@
+"""Incremental, resumable Jira sync of one project.
+
+The cursor is the (updated, key) of the last stored issue, saved in the same transaction as the page it
+ends, so a killed worker resumes where the database says and nothing is stored twice. Each run re-reads an
+overlap window before the cursor (Jira's index lags, clocks drift); unchanged issues are recognised by their
+content hash and are not re-indexed. Reconciliation lists every key of the project to find deleted and moved
+issues.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from core.db.models import Document, JiraIssue, Project, SyncState
+from core.db.session import Database
+from core.errors import AgentPMError
+from core.jira import jql
+from core.jira.client import JiraClient
+from core.jira.store import parse_jira_time, upsert_issue
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+OVERLAP = timedelta(minutes=5)
+RECONCILE_EVERY = timedelta(hours=6)
+PAGE_SIZE = 100
+FIELDS = [
+    "summary", "description", "status", "issuetype", "priority", "assignee", "reporter", "labels",
+    "components", "created", "updated", "resolution", "resolutiondate", "project",
+]  # fmt: skip
+
+
+@dataclass
+class SyncResult:
+    project: str
+    full: bool = False
+    fetched: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    total: int | None = None
+    seconds: float = 0.0
+    outcome: str = "ok"  # ok | error | skipped
+    error: str | None = None
+    reconciled: bool = False
+    requests: int = 0
+    changed_keys: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[SyncResult], None]
+
+
+def _cursor_key_number(key: str) -> tuple[str, int]:
+    project, _, number = key.rpartition("-")
+    return project, int(number) if number.isdigit() else 0
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class ProjectSync:
+    def __init__(self, db: Database, client: JiraClient, site_url: str) -> None:
+        self.db = db
+        self.client = client
+        self.site_url = site_url.rstrip("/")
+
+    def _state(self, session: Session, key: str, name: str | None) -> SyncState:
+        project = session.get(Project, key)
+        if project is None:
+            session.add(Project(key=key, name=name or key, url=f"{self.site_url}/browse/{key}"))
+            session.flush()
+        elif name and project.name in ("", key):
+            project.name = name
+        state = session.get(SyncState, key)
+        if state is None:
+            state = SyncState(project_key=key, issues_seen=0, issues_changed=0, issues_deleted=0)
+            session.add(state)
+            session.flush()
+        return state
+
+    async def run(
+        self,
+        project: str,
+        *,
+        full: bool = False,
+        reconcile: bool | None = None,
+        progress: Progress | None = None,
+    ) -> SyncResult:
+        key = jql.valid_project_key(project)
+        result = SyncResult(project=key, full=full)
+        started = time.perf_counter()
+        requests_before = self.client.requests_made
+        with self.db.session() as session:
+            state = self._state(session, key, None)
+            cursor = None if full else _aware(state.cursor_updated)
+            reconciled_at = _aware(state.reconciled_at)
+            state.status, state.started_at, state.last_error = "running", datetime.now(UTC), None
+        since = cursor - OVERLAP if cursor else None
+        try:
+            async for page in self.client.search(jql.updated_since(key, since), FIELDS, PAGE_SIZE):
+                result.total = page.total
+                self._store_page(key, page.issues, result)
+                if progress:
+                    progress(result)
+            due = reconciled_at is None or datetime.now(UTC) - reconciled_at >= RECONCILE_EVERY
+            if reconcile or (reconcile is None and (full or due)):
+                await self._reconcile(key, result)
+                if progress:
+                    progress(result)
+        except AgentPMError as exc:
+            result.outcome, result.error = "error", str(exc) or exc.user_message
+            self._finish(key, result, started, requests_before)
+            raise
+        except Exception as exc:
+            result.outcome, result.error = "error", f"{type(exc).__name__}"
+            self._finish(key, result, started, requests_before)
+            raise
+        self._finish(key, result, started, requests_before)
+        return result
+
+    def _store_page(self, key: str, issues: list[dict[str, Any]], result: SyncResult) -> None:
+        """One transaction: the page's issues and the cursor that says they are stored."""
+        if not issues:
+            return
+        with self.db.session() as session:
+            name = ((issues[0].get("fields") or {}).get("project") or {}).get("name")
+            state = self._state(session, key, name)
+            cursor = (_aware(state.cursor_updated), state.cursor_key)
+            for raw in issues:
+                result.fetched += 1
+                issue_project = ((raw.get("fields") or {}).get("project") or {}).get("key") or key
+                if issue_project != key:  # moved since the search ran: its own project's sync stores it
+                    continue
+                if upsert_issue(session, raw, self.site_url):
+                    result.changed += 1
+                    result.changed_keys.append(raw["key"])
+                else:
+                    result.unchanged += 1
+                updated = parse_jira_time((raw.get("fields") or {}).get("updated"))
+                if updated is not None:
+                    position = (updated, _cursor_key_number(raw["key"]))
+                    current = (cursor[0], _cursor_key_number(cursor[1])) if cursor[0] and cursor[1] else None
+                    if current is None or position > current:
+                        cursor = (updated, raw["key"])
+            state.cursor_updated, state.cursor_key = cursor
+            state.issues_seen, state.issues_changed = result.fetched, result.changed
+
+    async def _reconcile(self, key: str, result: SyncResult) -> None:
+        """Issues stored here that Jira no longer lists under this project are deleted or moved: drop them."""
+        seen: set[str] = set()
+        async for page in self.client.search(jql.all_keys(key), ["key"], 1000):
+            seen.update(str(raw["key"]) for raw in page.issues)
+        with self.db.session() as session:
+            stored = set(session.scalars(
+                select(JiraIssue.key).where(JiraIssue.project_key == key, JiraIssue.deleted.is_(False))
+            ))  # fmt: skip
+            gone = sorted(stored - seen)
+            if gone:
+                session.execute(update(JiraIssue).where(JiraIssue.key.in_(gone)).values(deleted=True))
+                session.execute(
+                    delete(Document).where(Document.source == "jira", Document.external_id.in_(gone))
+                )
+            state = self._state(session, key, None)
+            state.reconciled_at = datetime.now(UTC)
+        result.deleted += len(gone)
+        result.reconciled = True
+        if gone:
+            log.info("jira.reconciled", project=key, deleted=len(gone))
+
+    def _finish(self, key: str, result: SyncResult, started: float, requests_before: int) -> None:
+        result.seconds = time.perf_counter() - started
+        result.requests = self.client.requests_made - requests_before
+        with self.db.session() as session:
+            state = self._state(session, key, None)
+            state.status = result.outcome
+            state.finished_at = datetime.now(UTC)
+            state.issues_seen, state.issues_changed, state.issues_deleted = (
+                result.fetched, result.changed, result.deleted,
+            )  # fmt: skip
+            state.last_error = result.error[:500] if result.error else None
+            if result.outcome == "ok":
+                state.last_success_at = state.finished_at
+        log.info(
+            "jira.sync_done", project=key, outcome=result.outcome, fetched=result.fetched,
+            changed=result.changed, deleted=result.deleted, seconds=round(result.seconds, 2),
+            requests=result.requests,
+        )  # fmt: skip
