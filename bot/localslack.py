@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 from aiohttp import web
@@ -35,6 +35,7 @@ class SlackCall:
     token: str | None
     at: float
     failed: bool = False
+    response: dict[str, Any] = field(default_factory=dict)  # what LocalSlack answered (e.g. the ``ts``)
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,7 @@ class LocalSlack:
             body: JsonDict = {"ok": True, **handler(args)}
         except _ApiError as exc:
             body = {"ok": False, "error": exc.error}
-        self._record(SlackCall(method, args, token, time.time(), failed=not body["ok"]))
+        self._record(SlackCall(method, args, token, time.time(), failed=not body["ok"], response=body))
         return web.json_response(body, status=status, headers=headers)
 
     async def _respond(self, request: web.Request) -> web.Response:

@@ -23,13 +23,16 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import BotApp, build_app
 from bot.app import warm as warm_bot
+from bot.localjira import LocalJira
 from bot.localslack import LocalSlack, SlackCall
 from bot.server import build_web_app
 from bot.textrender import render_message, render_view
 from bot.wiring import build_services
 from core.config import load_settings
 from core.db import schema
-from core.demo import load_demo
+from core.demo import demo_issues
+from core.jira.client import JiraClient, JiraConfig
+from core.jira.sync import ProjectSync
 from core.jobs.inprocess import InProcessQueue
 from core.logging import configure_logging
 
@@ -64,6 +67,7 @@ class Terminal:
         self.as_email = as_email
         self.database_url = database_url
         self.slack = LocalSlack(team_id=TEAM_ID)
+        self.jira = LocalJira(demo_issues(), flavour="cloud")
         self.signing_secret = secrets.token_hex(16)
         self.tmp = tempfile.TemporaryDirectory(prefix="agentpm-try-")
         self.url = ""
@@ -75,6 +79,7 @@ class Terminal:
 
     async def start(self) -> None:
         await self.slack.start()
+        await self.jira.start()
         for name, (user_id, email, guest) in PEOPLE.items():
             if name == "you":
                 email = self.as_email
@@ -89,7 +94,10 @@ class Terminal:
             slack_bot_token="xoxb-terminal-" + secrets.token_hex(8),
             slack_signing_secret=self.signing_secret,
             slack_api_url=self.slack.api_url,
-            jira_base_url=None,
+            jira_base_url=self.jira.base_url,
+            jira_email="agentpm@northwind.example",
+            jira_api_token="terminal-" + secrets.token_hex(8),
+            jira_projects=[],
             openai_api_key=None,
             pinecone_api_key=None,
             agentpm_allowed_domains=[DOMAIN],
@@ -98,8 +106,10 @@ class Terminal:
         )
         schema.upgrade(url)
         services = build_services(settings, queue=InProcessQueue())
-        with services.db.session() as session:
-            load_demo(session)
+        # The demo Jira is synced over HTTP like a real one (the same code `agentpm sync jira` runs).
+        async with JiraClient(JiraConfig.from_settings(settings)) as client:
+            for project in ("PAY", "WEB"):
+                await ProjectSync(services.db, client, self.jira.base_url).run(project, full=True)
         self.bot = build_app(services)
         self.runner = web.AppRunner(build_web_app(self.bot), access_log=None)
         await self.runner.setup()
@@ -117,6 +127,7 @@ class Terminal:
         if self.runner:
             await self.runner.cleanup()
         await self.slack.stop()
+        await self.jira.stop()
         self.tmp.cleanup()
 
     def _signed_headers(self, body: str, content_type: str) -> dict[str, str]:
@@ -202,14 +213,23 @@ class Terminal:
         return shown
 
     def _new_posts(self) -> list[str]:
-        calls = self.slack.calls[self.seen :]
-        self.seen += len(calls)
-        return [
-            text
-            for call in calls
-            if call.method in SHOWN_METHODS and not call.failed
-            if (text := _render_call(call))
-        ]
+        """What the bot posted since the last line; a message updated meanwhile is shown once, as it ended."""
+        calls = [c for c in self.slack.calls[self.seen :] if c.method in SHOWN_METHODS and not c.failed]
+        self.seen = len(self.slack.calls)
+        final: dict[str, SlackCall] = {}
+        for call in calls:
+            if call.method == "chat.update":
+                final[str(call.args.get("ts"))] = call
+        shown = []
+        for call in calls:
+            if call.method == "chat.update":
+                continue
+            ts = call.response.get("ts")
+            last = final.get(str(ts)) if ts else None
+            text = _render_call(last if last is not None else call)
+            if text:
+                shown.append(text)
+        return shown
 
 
 def _render_call(call: SlackCall) -> str:

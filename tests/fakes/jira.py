@@ -22,8 +22,10 @@ def make_issue(
     key = f"{project}-{number}"
     body: dict[str, Any] = {
         "summary": summary or f"Issue {number} of {project}: checkout times out under load",
-        "description": f"h3. Steps\n* open checkout\n* pay\n\n{{noformat}}\njava.lang.IllegalStateException: {key}\n"
-        "\tat com.example.Pay.run(Pay.java:42)\n{noformat}",
+        "description": (
+            "h3. Steps\n* open checkout\n* pay\n\n{noformat}\n"
+            f"java.lang.IllegalStateException: {key}\n\tat com.example.Pay.run(Pay.java:42)\n{{noformat}}"
+        ),
         "created": jira_time(updated - timedelta(days=3)),
         "updated": jira_time(updated),
         "status": {"name": "In Progress", "statusCategory": {"key": "indeterminate", "name": "In Progress"}},
