@@ -126,3 +126,109 @@ def test_agentpm_sync_jira_in_the_foreground(
     bad = runner.invoke(main, ["sync", "jira", "--project", "NOPE"])
     assert bad.exit_code == 1
     assert "does not exist" in bad.output
+
+
+class RecordingQueue:
+    backend = "recording"
+
+    def __init__(self) -> None:
+        self.enqueued: list[tuple[str, dict[str, object]]] = []
+
+    def enqueue(self, name: str, payload: dict[str, object]) -> str:
+        self.enqueued.append((name, payload))
+        return str(len(self.enqueued))
+
+    def pending(self) -> int:
+        return len(self.enqueued)
+
+    def ping(self, timeout: float) -> int:
+        return 1
+
+
+class SilentNotifier:
+    def send(self, target: object, notice: object) -> None:
+        return None
+
+    def update(self, target: object, ts: str, notice: object) -> None:
+        return None
+
+
+@pytest.fixture
+def job_context(jira_in_thread: LocalJira, migrated_pg: str) -> Iterator[object]:
+    from core.config import load_settings
+    from core.db.session import Database, make_engine
+    from core.jobs.context import JobContext
+
+    settings = load_settings(
+        database_url=migrated_pg,
+        jira_base_url=jira_in_thread.base_url,
+        jira_api_token="pat",
+        jira_email=None,
+        jira_projects=[],
+    )
+    db = Database(make_engine(settings))
+    yield JobContext(settings=settings, db=db, notifier=SilentNotifier(), queue=RecordingQueue())  # type: ignore[arg-type]
+    db.dispose()
+
+
+def test_the_beat_tick_enqueues_one_sync_per_project(job_context: object) -> None:
+    from core.jira.jobs import sync_all, sync_project
+
+    sync_all(job_context, {})  # type: ignore[arg-type]
+    queue = job_context.queue  # type: ignore[attr-defined]
+    assert queue.enqueued == [("agentpm.jira.sync_project", {"project": "PAY", "full": False})]
+    sync_project(job_context, {"project": "PAY"})  # type: ignore[arg-type]
+    with job_context.db.session() as session:  # type: ignore[attr-defined]
+        from sqlalchemy import func, select
+
+        from core.db.models import JiraIssue
+
+        assert session.scalar(select(func.count()).select_from(JiraIssue)) == 40
+
+
+def test_two_syncs_of_one_project_never_run_at_once(job_context: object) -> None:
+    from core.locks import single_flight
+
+    db = job_context.db  # type: ignore[attr-defined]
+    with single_flight(db, "jira-sync:PAY") as held:
+        assert held
+        with single_flight(db, "jira-sync:PAY") as again:
+            assert not again  # a second holder (another worker's connection) is refused
+        from core.jira.jobs import sync_project
+
+        sync_project(job_context, {"project": "PAY"})  # type: ignore[arg-type]
+        from sqlalchemy import func, select
+
+        from core.db.models import JiraIssue
+
+        with db.session() as session:
+            assert session.scalar(select(func.count()).select_from(JiraIssue)) == 0  # skipped
+    with single_flight(db, "jira-sync:PAY") as after:
+        assert after  # released
+
+
+def test_beat_schedules_the_sync_when_jira_is_configured(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "JIRA_BASE_URL": "https://northwind.atlassian.net",
+        "JIRA_SYNC_INTERVAL_MINUTES": "7",
+        "REDIS_URL": "redis://127.0.0.1:6379/13",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+    }
+    code = "import json, tasks.celery_app as c; print(json.dumps(c.app.conf.beat_schedule))"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    schedule = json.loads(out.stdout.strip().splitlines()[-1])
+    assert schedule["jira-sync"]["task"] == "agentpm.jira.sync_all"
+    assert schedule["jira-sync"]["schedule"] == 420.0
