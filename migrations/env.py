@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 from core.db import models  # noqa: F401  (registers the tables on the metadata)
 from core.db.base import Base
+from migrations.env_filters import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -42,6 +43,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

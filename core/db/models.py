@@ -21,7 +21,17 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     jira_id: Mapped[str | None] = mapped_column(String(64))
     url: Mapped[str | None] = mapped_column(String(1024))
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)  # only members and ADMINs see it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProjectMember(Base):
+    """Who may see a restricted project (besides ADMINs)."""
+
+    __tablename__ = "project_members"
+
+    project_key: Mapped[str] = mapped_column(ForeignKey("projects.key", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
 
 
 class JiraIssue(Base):
@@ -84,6 +94,7 @@ class Document(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")  # body + identifier pieces (core.search.text)
     url: Mapped[str | None] = mapped_column(String(1024))
     project_key: Mapped[str | None] = mapped_column(String(32), index=True)
     channel_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.db.models import Document, JiraIssue
 from core.jira.text import description_text
+from core.search.text import searchable_text
 
 
 def parse_jira_time(value: str | None) -> datetime | None:
@@ -69,31 +70,67 @@ def content_hash(values: dict[str, Any]) -> str:
 
 def upsert_issue(session: Session, raw: dict[str, Any], site_url: str) -> bool:
     """Insert or update one issue and its document; returns True when its content changed."""
-    values = issue_fields(raw, site_url)
+    return upsert_issues(session, [raw], site_url)[0]
+
+
+def upsert_issues(session: Session, raws: list[dict[str, Any]], site_url: str) -> list[bool]:
+    """Insert or update a page of issues and their documents; True for each whose content changed.
+
+    Existing rows are loaded with two ``IN`` queries and written in one flush: per-issue lookups would make
+    SQLAlchemy flush before every query and cost a round trip per issue.
+    """
+    values = [issue_fields(raw, site_url) for raw in raws]
+    keys = [v["key"] for v in values]
+    issues = {i.key: i for i in session.scalars(select(JiraIssue).where(JiraIssue.key.in_(keys)))}
+    documents = {
+        d.external_id: d
+        for d in session.scalars(
+            select(Document).where(Document.source == "jira", Document.external_id.in_(keys))
+        )
+    }
+    now = datetime.now(UTC)
+    changed: list[bool] = []
+    with session.no_autoflush:
+        for fields in values:
+            changed.append(_apply(session, fields, issues, documents, now))
+    session.flush()
+    return changed
+
+
+def _apply(
+    session: Session,
+    values: dict[str, Any],
+    issues: dict[str, JiraIssue],
+    documents: dict[str, Document],
+    now: datetime,
+) -> bool:
     digest = content_hash(values)
-    issue = session.scalar(select(JiraIssue).where(JiraIssue.key == values["key"]))
+    issue = issues.get(values["key"])
     if issue is not None and issue.content_hash == digest and not issue.deleted:
-        issue.updated = values["updated"]
-        issue.synced_at = datetime.now(UTC)
+        issue.updated, issue.synced_at = values["updated"], now
         return False
     if issue is None:
         issue = JiraIssue(**values)
         session.add(issue)
+        issues[values["key"]] = issue
     else:
         for name, value in values.items():
             setattr(issue, name, value)
-    issue.content_hash, issue.deleted, issue.synced_at = digest, False, datetime.now(UTC)
-    document = session.scalar(
-        select(Document).where(Document.source == "jira", Document.external_id == values["key"])
-    )
+    issue.content_hash, issue.deleted, issue.synced_at = digest, False, now
+    document = documents.get(values["key"])
     if document is None:
         document = Document(source="jira", external_id=values["key"])
         session.add(document)
+        documents[values["key"]] = document
     document.title = f"{values['key']}: {values['summary']}"
     document.body = values["description"]
+    document.search_text = searchable_text(document.title, document.body)
     document.url = values["url"]
     document.project_key = values["project_key"]
-    document.meta = {"status": values["status"], "assignee": values["assignee_name"]}
+    document.meta = {
+        "status": values["status"], "status_category": values["status_category"],
+        "assignee": values["assignee_name"], "priority": values["priority"], "type": values["issue_type"],
+    }  # fmt: skip
     document.content_hash = digest
     document.updated_at = values["updated"]
     document.indexed_at = None  # changed content must be embedded again

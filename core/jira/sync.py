@@ -23,7 +23,7 @@ from core.db.session import Database
 from core.errors import AgentPMError
 from core.jira import jql
 from core.jira.client import JiraClient
-from core.jira.store import parse_jira_time, upsert_issue
+from core.jira.store import parse_jira_time, upsert_issues
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -136,12 +136,13 @@ class ProjectSync:
             name = ((issues[0].get("fields") or {}).get("project") or {}).get("name")
             state = self._state(session, key, name)
             cursor = (_aware(state.cursor_updated), state.cursor_key)
-            for raw in issues:
-                result.fetched += 1
-                issue_project = ((raw.get("fields") or {}).get("project") or {}).get("key") or key
-                if issue_project != key:  # moved since the search ran: its own project's sync stores it
-                    continue
-                if upsert_issue(session, raw, self.site_url):
+            result.fetched += len(issues)
+            mine = [
+                r for r in issues if ((r.get("fields") or {}).get("project") or {}).get("key", key) == key
+            ]
+            # (an issue moved to another project since the search ran is stored by that project's sync)
+            for raw, was_changed in zip(mine, upsert_issues(session, mine, self.site_url), strict=True):
+                if was_changed:
                     result.changed += 1
                     result.changed_keys.append(raw["key"])
                 else:

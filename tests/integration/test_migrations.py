@@ -39,7 +39,11 @@ def test_models_and_migrations_agree(migrated_pg: str) -> None:
     engine = create_engine(migrated_pg)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            from migrations.env_filters import include_object
+
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": include_object}
+            )
             diff = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()

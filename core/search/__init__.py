@@ -1,0 +1,1 @@
+"""Search: searchable text, keyword ranking (PostgreSQL full-text search or SQLite FTS5), permissions."""
