@@ -1,0 +1,136 @@
+"""Search over everything the bot knows, filtered by what the asking user may see.
+
+Keyword ranking only for now; dense retrieval and fusion slot in behind ``rank`` (see core/search/keyword.py).
+The permission filter is part of the query itself, so ranking never sees a document the user may not see.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.orm import Session
+
+from core.config import Role
+from core.db.models import Document, JiraIssue, Project, ProjectMember
+from core.search.keyword import keyword_search
+from core.search.text import query_terms
+
+Source = Literal["jira", "slack", "meeting"]
+SNIPPET_CHARS = 240
+
+
+class Viewer(BaseModel):
+    """Who is searching: ADMINs see everything; others not restricted projects they are not members of."""
+
+    user_id: int | None = None
+    role: Role = Role.ADMIN
+    channels: frozenset[str] | None = None  # channels whose documents they may see; None: all (shell/admin)
+
+
+class SearchFilters(BaseModel):
+    project: str | None = None
+    source: Source | None = None
+    since: datetime | None = None
+
+
+class SearchResult(BaseModel):
+    document_id: int
+    source: str
+    key: str | None
+    title: str
+    url: str | None
+    score: float
+    snippet: str
+    project: str | None = None
+    status: str | None = None
+    assignee: str | None = None
+    updated: datetime | None = None
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """The documents ``viewer`` may see, as a SQL condition."""
+    conditions: list[ColumnElement[bool]] = []
+    if viewer.role is not Role.ADMIN:
+        member_of = select(ProjectMember.project_key).where(ProjectMember.user_id == (viewer.user_id or -1))
+        hidden = select(Project.key).where(Project.restricted.is_(True), Project.key.not_in(member_of))
+        conditions.append(or_(Document.project_key.is_(None), Document.project_key.not_in(hidden)))
+    if viewer.channels is not None:
+        conditions.append(
+            or_(Document.channel_id.is_(None), Document.channel_id.in_(sorted(viewer.channels)))
+        )
+    return and_(true(), *conditions)
+
+
+def _filters(filters: SearchFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.project:
+        conditions.append(Document.project_key == filters.project.upper())
+    if filters.source:
+        conditions.append(Document.source == filters.source)
+    if filters.since:
+        conditions.append(Document.updated_at >= filters.since)
+    return conditions
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """A window of ``text`` around the first query term it contains (the start when none does)."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    lowered = flat.lower()
+    positions = [p for term in query_terms(query) if (p := _find_word(lowered, term)) >= 0]
+    start = max(0, min(positions) - width // 3) if positions else 0
+    end = min(len(flat), start + width)
+    return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")
+
+
+def _find_word(text: str, term: str) -> int:
+    match = re.search(rf"\b{re.escape(term)}", text)
+    return match.start() if match else -1
+
+
+def search(
+    session: Session,
+    query: str,
+    viewer: Viewer,
+    filters: SearchFilters | None = None,
+    *,
+    limit: int = 10,
+    offset: int = 0,
+) -> list[SearchResult]:
+    """One result per document, best first."""
+    where = and_(visible_to(viewer), *_filters(filters or SearchFilters()))
+    hits = keyword_search(session, query, limit=offset + limit, where=where)[offset:]
+    if not hits:
+        return []
+    ids = [h.document_id for h in hits]
+    documents = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
+    keys = [d.external_id for d in documents.values() if d.source == "jira"]
+    issues = {i.key: i for i in session.scalars(select(JiraIssue).where(JiraIssue.key.in_(keys)))}
+    results: list[SearchResult] = []
+    for hit in hits:
+        document = documents.get(hit.document_id)
+        if document is None:
+            continue
+        issue = issues.get(document.external_id) if document.source == "jira" else None
+        updated = document.updated_at
+        results.append(
+            SearchResult(
+                document_id=document.id,
+                source=document.source,
+                key=document.external_id if document.source == "jira" else None,
+                title=document.title,
+                url=document.url,
+                score=round(hit.score, 6),
+                snippet=snippet(document.body or document.title, query),
+                project=document.project_key,
+                status=issue.status if issue else None,
+                assignee=issue.assignee_name if issue else None,
+                updated=updated.replace(tzinfo=UTC) if updated and updated.tzinfo is None else updated,
+            )
+        )
+    return results
