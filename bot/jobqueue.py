@@ -45,8 +45,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {
             "socket_timeout": 3,
             "socket_connect_timeout": 3,
-            # Unacknowledged tasks are redelivered after this (acks_late): longer than any task.
-            "visibility_timeout": settings.agentpm_job_soft_time_limit + 600,
+            # Unacknowledged tasks are redelivered after this (acks_late): longer than any task may run.
+            "visibility_timeout": max(spec.time_limit for spec in CATALOG.values()) + 600,
         },
         "task_publish_retry_policy": {
             "max_retries": 2,

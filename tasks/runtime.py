@@ -52,5 +52,5 @@ def run_catalog_job(task: Task, name: str, payload: dict[str, Any]) -> None:
     try:
         run_job(job_context(), name, payload, request_id=request_id_of(task), final_attempt=final)
     except Retryable as exc:
-        countdown = exc.retry_after or min(MAX_BACKOFF_SECONDS, 2 ** (task.request.retries + 1))
+        countdown = min(MAX_BACKOFF_SECONDS, exc.retry_after or 2 ** (task.request.retries + 1))
         raise task.retry(exc=exc, countdown=countdown) from exc

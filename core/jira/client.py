@@ -174,14 +174,33 @@ class JiraClient:
                     return
         start = 0
         while True:
-            body = {"jql": jql, "fields": fields, "maxResults": page_size, "startAt": start}
-            data = await self.request("POST", "/rest/api/2/search", json=body)
-            issues = list(data.get("issues") or [])
-            total = data.get("total")
-            yield Page(issues, int(total) if total is not None else None)
-            start += len(issues)
-            if not issues or (total is not None and start >= int(total)):
+            page = await self.search_page(jql, fields, page_size, start_at=start)
+            yield page
+            start += len(page.issues)
+            if not page.issues or (page.total is not None and start >= page.total):
                 return
+
+    async def search_page(self, jql: str, fields: list[str], page_size: int, *, start_at: int = 0) -> Page:
+        """One page of a Data Center search (``startAt`` is a Data Center notion)."""
+        body = {"jql": jql, "fields": fields, "maxResults": page_size, "startAt": start_at}
+        data = await self.request("POST", "/rest/api/2/search", json=body)
+        total = data.get("total")
+        return Page(list(data.get("issues") or []), int(total) if total is not None else None)
+
+    async def fetch_issues(self, keys: list[str], fields: list[str]) -> list[dict[str, Any]]:
+        """These issues, 100 a request: Cloud's bulk fetch, or a `key in (…)` search on Data Center."""
+        from core.jira.jql import keys_in
+
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            batch = keys[start : start + 100]
+            if await self.deployment() == "cloud":
+                body = {"issueIdsOrKeys": batch, "fields": fields}
+                data = await self.request("POST", "/rest/api/3/issue/bulkfetch", json=body)
+                found.extend(data.get("issues") or [])
+            else:
+                found.extend((await self.search_page(keys_in(batch), fields, len(batch))).issues)
+        return found
 
 
 def _error_messages(body: str) -> str:

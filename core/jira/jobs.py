@@ -84,7 +84,11 @@ async def _sync_with_progress(ctx: JobContext, payload: dict[str, Any]) -> None:
     async with JiraClient(JiraConfig.from_settings(ctx.settings)) as client:
         projects = await _projects(client, ctx, payload.get("projects"))
         report = SyncReport(lines=[SyncLine(project=p) for p in projects], full=full)
-        ts = await asyncio.to_thread(ctx.notifier.send, target, report)
+        try:
+            ts = await asyncio.to_thread(ctx.notifier.send, target, report)
+        except Exception as exc:  # no progress message: the sync still runs and the summary still comes
+            log.warning("sync.progress_post_failed", error=type(exc).__name__)
+            ts = None
         last_update = 0.0
 
         def show(force: bool = False) -> None:
@@ -105,11 +109,15 @@ async def _sync_with_progress(ctx: JobContext, payload: dict[str, Any]) -> None:
             try:
                 result = await _run_locked(ctx, client, key, full=full, progress=progress)
             except AgentPMError as exc:
-                result = SyncResult(project=key, outcome="error", error=str(exc) or exc.user_message)
+                log.warning("jira.sync_failed", project=key, detail=str(exc)[:300])
+                result = SyncResult(project=key, outcome="error", error=exc.user_message)
             report.lines[index] = _line(result)
             await asyncio.to_thread(show, True)
     report.done = True
     await asyncio.to_thread(show, True)
     summary = report.model_copy(update={"summary": True})
     thread = target.model_copy(update={"thread_ts": ts, "private": False}) if ts else target
-    await asyncio.to_thread(ctx.notifier.send, thread, summary)
+    try:
+        await asyncio.to_thread(ctx.notifier.send, thread, summary)
+    except Exception as exc:  # the sync is done and recorded; a lost summary must not re-run it
+        log.warning("sync.summary_failed", error=type(exc).__name__)

@@ -42,3 +42,14 @@ def updated_since(project: str, since: datetime | None) -> str:
 def all_keys(project: str) -> str:
     """Every issue of ``project``, for reconciling deleted and moved issues."""
     return f'project = "{valid_project_key(project)}" ORDER BY key ASC'
+
+
+ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,9}$")
+
+
+def keys_in(keys: list[str]) -> str:
+    """These issues (keys validated, then quoted)."""
+    for key in keys:
+        if not ISSUE_KEY.match(key):
+            raise InvalidInput(f"`{key[:40]}` is not a Jira issue key.")
+    return "key in (" + ", ".join(f'"{key}"' for key in keys) + ") ORDER BY key ASC"

@@ -10,7 +10,7 @@ issues.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from core.db.models import Document, JiraIssue, Project, SyncState
 from core.db.session import Database
 from core.errors import AgentPMError
 from core.jira import jql
-from core.jira.client import JiraClient
+from core.jira.client import JiraClient, Page
 from core.jira.store import parse_jira_time, upsert_issues
 from core.logging import get_logger
 
@@ -107,7 +107,7 @@ class ProjectSync:
             state.status, state.started_at, state.last_error = "running", datetime.now(UTC), None
         since = cursor - OVERLAP if cursor else None
         try:
-            async for page in self.client.search(jql.updated_since(key, since), FIELDS, PAGE_SIZE):
+            async for page in self._pages(key, since):
                 result.total = page.total
                 self._store_page(key, page.issues, result)
                 if progress:
@@ -118,7 +118,9 @@ class ProjectSync:
                 if progress:
                     progress(result)
         except AgentPMError as exc:
-            result.outcome, result.error = "error", str(exc) or exc.user_message
+            # The stored reason is what /pm status shows: the user-facing message; the detail goes to the log.
+            log.warning("jira.sync_failed", project=key, detail=str(exc)[:300])
+            result.outcome, result.error = "error", exc.user_message
             self._finish(key, result, started, requests_before)
             raise
         except Exception as exc:
@@ -128,7 +130,39 @@ class ProjectSync:
         self._finish(key, result, started, requests_before)
         return result
 
-    def _store_page(self, key: str, issues: list[dict[str, Any]], result: SyncResult) -> None:
+    async def _pages(self, key: str, since: datetime | None) -> AsyncIterator[Page]:
+        """Issues updated since ``since``, oldest first.
+
+        Cloud pages with ``nextPageToken``. Data Center's ``startAt`` offsets shift when an issue changes
+        while we page (it jumps to the end, and the next page skips one issue), so every page there is a
+        fresh query from the newest instant read so far, skipping the issues already read at that instant.
+        """
+        if await self.client.deployment() == "cloud":
+            async for page in self.client.search(jql.updated_since(key, since), FIELDS, PAGE_SIZE):
+                yield page
+            return
+        lower, ties = since, 0
+        while True:
+            page = await self.client.search_page(
+                jql.updated_since(key, lower), FIELDS, PAGE_SIZE, start_at=ties
+            )
+            if not page.issues:
+                return
+            yield page
+            if len(page.issues) < PAGE_SIZE:
+                return
+            instants = [parse_jira_time((raw.get("fields") or {}).get("updated")) for raw in page.issues]
+            last = instants[-1]
+            if last is None:  # no usable timestamps: fall back to offsets
+                ties += len(page.issues)
+                continue
+            at_last = sum(1 for instant in instants if instant == last)
+            ties = ties + at_last if lower is not None and last == lower else at_last
+            lower = last
+
+    def _store_page(
+        self, key: str, issues: list[dict[str, Any]], result: SyncResult, *, advance_cursor: bool = True
+    ) -> None:
         """One transaction: the page's issues and the cursor that says they are stored."""
         if not issues:
             return
@@ -153,19 +187,33 @@ class ProjectSync:
                     current = (cursor[0], _cursor_key_number(cursor[1])) if cursor[0] and cursor[1] else None
                     if current is None or position > current:
                         cursor = (updated, raw["key"])
-            state.cursor_updated, state.cursor_key = cursor
+            if advance_cursor:
+                state.cursor_updated, state.cursor_key = cursor
             state.issues_seen, state.issues_changed = result.fetched, result.changed
 
     async def _reconcile(self, key: str, result: SyncResult) -> None:
-        """Issues stored here that Jira no longer lists under this project are deleted or moved: drop them."""
+        """Compare every key Jira lists under this project with what is stored.
+
+        Stored but no longer listed: deleted or moved away, so dropped from the index. Listed but not stored:
+        missed (an offset shifted under a sync), so fetched now.
+        """
         seen: set[str] = set()
         async for page in self.client.search(jql.all_keys(key), ["key"], 1000):
             seen.update(str(raw["key"]) for raw in page.issues)
         with self.db.session() as session:
-            stored = set(session.scalars(
-                select(JiraIssue.key).where(JiraIssue.project_key == key, JiraIssue.deleted.is_(False))
-            ))  # fmt: skip
-            gone = sorted(stored - seen)
+            stored = set(
+                session.scalars(
+                    select(JiraIssue.key).where(JiraIssue.project_key == key, JiraIssue.deleted.is_(False))
+                )
+            )
+        missing = sorted(seen - stored, key=_cursor_key_number)
+        if missing:
+            log.info("jira.reconcile_fetching_missing", project=key, count=len(missing))
+            for start in range(0, len(missing), PAGE_SIZE):
+                issues = await self.client.fetch_issues(missing[start : start + PAGE_SIZE], FIELDS)
+                self._store_page(key, issues, result, advance_cursor=False)
+        gone = sorted(stored - seen)
+        with self.db.session() as session:
             if gone:
                 session.execute(update(JiraIssue).where(JiraIssue.key.in_(gone)).values(deleted=True))
                 session.execute(

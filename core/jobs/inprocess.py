@@ -14,6 +14,8 @@ from core.jobs.context import JobContext
 from core.jobs.runner import run_job
 from core.metrics import JOBS_ENQUEUED
 
+MAX_RETRY_WAIT_SECONDS = 60.0  # a huge Retry-After must not hold one of two job threads for an hour
+
 
 class InProcessQueue:
     """Runs jobs in this process; bounded retries with backoff like the Celery tasks."""
@@ -52,7 +54,7 @@ class InProcessQueue:
                 run_job(ctx, name, payload, request_id=request_id, final_attempt=attempt == attempts - 1)
                 return
             except Retryable as exc:
-                time.sleep(exc.retry_after or self._retry_delay * (2**attempt))
+                time.sleep(min(MAX_RETRY_WAIT_SECONDS, exc.retry_after or self._retry_delay * (2**attempt)))
 
     def _forget(self, future: Future[None]) -> None:
         with self._lock:

@@ -152,7 +152,11 @@ def test_upsert_inserts_the_issue_and_its_document(session: Any) -> None:
     assert document.url == "https://acme.atlassian.net/browse/PAY-42"
     assert document.project_key == "PAY"
     assert document.meta == {
-        "status": "To Do", "status_category": "new", "assignee": None, "priority": None, "type": "Bug"
+        "status": "To Do",
+        "status_category": "new",
+        "assignee": None,
+        "priority": None,
+        "type": "Bug",
     }
     assert document.content_hash == issue.content_hash
     assert document.indexed_at is None
