@@ -102,7 +102,10 @@ def socket() -> None:
 
     async def run() -> None:
         await warm_bot(bot)
-        await AsyncSocketModeHandler(bot.bolt, settings.slack_app_token).start_async()  # type: ignore[no-untyped-call]
+        try:
+            await AsyncSocketModeHandler(bot.bolt, settings.slack_app_token).start_async()  # type: ignore[no-untyped-call]
+        finally:
+            await bot.services.aclose()  # publishes queued after the last ack still go out
 
     asyncio.run(run())
 

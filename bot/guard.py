@@ -26,6 +26,7 @@ from core.users.identity import REFUSAL_MESSAGES, Refusal, check_role
 log = get_logger(__name__)
 
 Next = Callable[[], Awaitable[BoltResponse]]
+REFUSAL_AUDIT_EVERY_SECONDS = 60
 Middleware = Callable[[AsyncBoltRequest, BoltResponse, Next], Awaitable[BoltResponse]]
 
 

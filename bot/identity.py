@@ -15,7 +15,7 @@ from core.errors import AgentPMError
 from core.logging import get_logger
 from core.ports import Cache
 from core.users.identity import REFUSAL_MESSAGES, Profile, Refusal, check_profile
-from core.users.service import Identity, resolve
+from core.users.service import Identity, IdentityConflict, resolve
 
 log = get_logger(__name__)
 
@@ -24,6 +24,7 @@ IDENTITY_TTL_SECONDS = 120
 # In front of the shared cache, each process remembers answers this long (saves a Redis round trip on
 # the ack path); a role change made in another process reaches this one within this delay.
 LOCAL_TTL_SECONDS = 10.0
+LOOKUP_TIMEOUT_SECONDS = 2  # slack_sdk takes whole seconds
 
 
 class Refused(AgentPMError):
@@ -62,9 +63,20 @@ class IdentityService:
         return f"identity:{team_id or '-'}:{user_id}"
 
     async def profile(self, user_id: str, client: AsyncWebClient) -> Profile:
-        """``users.info`` with the request's client (the installation's token in multi-workspace mode)."""
+        """``users.info`` with the request's token (the installation's in multi-workspace mode).
+
+        This runs before the ack on a cache miss, so it gets a short timeout and no retries: a slow or
+        rate-limited Slack means a clear "try again" rather than a missed 3-second deadline.
+        """
+        quick = AsyncWebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=LOOKUP_TIMEOUT_SECONDS,
+            session=client.session,
+            retry_handlers=[],
+        )
         try:
-            response = await client.users_info(user=user_id)
+            response = await quick.users_info(user=user_id)
         except SlackApiError as exc:
             if exc.response.get("error") == "user_not_found":
                 raise Refused(
@@ -101,7 +113,10 @@ class IdentityService:
                 key, json.dumps({"refusal": refusal.value, "message": message}), IDENTITY_TTL_SECONDS
             )
             raise Refused(refusal, message)
-        identity = await asyncio.to_thread(self._resolve, profile)
+        try:
+            identity = await asyncio.to_thread(self._resolve, profile)
+        except IdentityConflict as exc:
+            raise Refused(Refusal.IDENTITY_CONFLICT, REFUSAL_MESSAGES[Refusal.IDENTITY_CONFLICT]) from exc
         await self.cache.set(key, identity.model_dump_json(), IDENTITY_TTL_SECONDS)
         return identity
 

@@ -18,10 +18,11 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 
+from core.credentials import INSTALLATION_TOKENS, SEALED
 from core.crypto import Vault
 
-TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
-PREFIX = "enc:"
+TOKEN_FIELDS = INSTALLATION_TOKENS
+PREFIX = SEALED  # `agentpm rotate-key` re-encrypts these columns too
 
 
 class EncryptedInstallationStore(AsyncInstallationStore):

@@ -21,8 +21,12 @@ from core.dedupe import MemoryDeduper, RedisDeduper
 from core.health import Check, standard_checks
 from core.jobs.context import JobContext
 from core.jobs.inprocess import InProcessQueue
+from core.logging import get_logger
 from core.ports import Cache, Deduper, JobQueue
 from core.ratelimit import RateLimiter, parse_overrides
+
+SHUTDOWN_WAIT_SECONDS = 30.0
+log = get_logger(__name__)
 
 
 @dataclass
@@ -58,8 +62,12 @@ class Services:
             if hasattr(result, "__await__"):
                 await result
         if isinstance(self.queue, InProcessQueue):
-            # Off the loop: a running job may be posting to a server on this very loop (try, tests).
-            await asyncio.to_thread(self.queue.shutdown)
+            # Off the loop: a running job may be posting to a server on this very loop (try, tests). Bounded:
+            # a long sync must not hold a shutdown for an hour (it resumes from its checkpoint next time).
+            try:
+                await asyncio.wait_for(asyncio.to_thread(self.queue.shutdown), SHUTDOWN_WAIT_SECONDS)
+            except TimeoutError:
+                log.warning("shutdown.jobs_still_running", waited_s=SHUTDOWN_WAIT_SECONDS)
         self.db.dispose()
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.crypto import Vault
 from core.db.models import Credential
+from core.db.slack_tables import slack_bots, slack_installations
 from core.users import audit
 from core.users.service import Identity
 
 JIRA = "jira"
+BOT_TOKENS = ("bot_token", "bot_refresh_token")
+INSTALLATION_TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 
 
 class JiraCredential(BaseModel):
@@ -74,8 +77,12 @@ def delete(session: Session, owner: Identity, kind: str) -> bool:
     return row is not None
 
 
+SEALED = "enc:"  # prefix of Slack install tokens sealed by the bot's installation store
+
+
 def rotate_all(session: Session, vault: Vault) -> tuple[int, int]:
-    """Re-encrypt every credential under the newest key; returns (rotated, already current)."""
+    """Re-encrypt every stored secret under the newest key: personal credentials and the Slack install
+    tokens; returns (rotated, already current)."""
     rotated = current = 0
     for row in session.scalars(select(Credential)):
         if vault.is_current(row.secret):
@@ -83,6 +90,21 @@ def rotate_all(session: Session, vault: Vault) -> tuple[int, int]:
             continue
         row.secret = vault.rotate(row.secret)
         rotated += 1
+    for table, columns in ((slack_bots, BOT_TOKENS), (slack_installations, INSTALLATION_TOKENS)):
+        for sealed in session.execute(select(table.c.id, *(table.c[c] for c in columns))).all():
+            changes: dict[str, str] = {}
+            for name in columns:
+                value = getattr(sealed, name)
+                if not value or not value.startswith(SEALED):
+                    continue
+                token = value[len(SEALED) :]
+                if vault.is_current(token):
+                    current += 1
+                else:
+                    changes[name] = SEALED + vault.rotate(token)
+                    rotated += 1
+            if changes:
+                session.execute(update(table).where(table.c.id == sealed.id).values(**changes))
     audit.record(
         session,
         action="credential.rotate_keys",

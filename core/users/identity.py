@@ -35,6 +35,7 @@ class Refusal(StrEnum):
     NO_ACCESS = "no_access"
     ROLE_TOO_LOW = "role_too_low"
     UNVERIFIED = "unverified"
+    IDENTITY_CONFLICT = "identity_conflict"
 
 
 REFUSAL_MESSAGES = {
@@ -47,6 +48,8 @@ REFUSAL_MESSAGES = {
     Refusal.NO_ACCESS: "You do not have access to Agent PM; an admin can grant it with `/pm admin role`.",
     Refusal.ROLE_TOO_LOW: "Only Agent PM admins can do that.",
     Refusal.UNVERIFIED: "Agent PM could not check who you are right now; please try again in a minute.",
+    Refusal.IDENTITY_CONFLICT: "Your email is already linked to a Slack account in another workspace; "
+    "ask an Agent PM admin to sort it out.",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import Role, Settings
@@ -29,6 +29,10 @@ class Identity(BaseModel):
 
 class LastAdmin(AgentPMError):
     user_message = "That would leave Agent PM without an admin; make someone else ADMIN first."
+
+
+class IdentityConflict(AgentPMError):
+    user_message = "That email is already linked to a Slack account in another workspace."
 
 
 class UnknownUser(AgentPMError):
@@ -61,6 +65,19 @@ def resolve(session: Session, profile: Profile, settings: Settings) -> Identity:
     )
     if user is None:
         user = session.scalar(select(User).where(User.email == email))
+        if user is not None and user.slack_user_id and user.team_id and user.team_id != profile.team_id:
+            # Another workspace presenting the same email must not inherit this person's role.
+            audit.record(
+                session,
+                action="user.link",
+                outcome="refused:other_workspace",
+                actor_slack_id=profile.slack_user_id,
+                actor_email=email,
+                target=email,
+                detail={"linked_team": user.team_id, "team": profile.team_id},
+            )
+            session.commit()
+            raise IdentityConflict()
         if user is None or user.slack_user_id is None:
             if user is None:
                 user = User(email=email, role=first_role(email, settings).value)
@@ -111,9 +128,8 @@ def _take_over_email(session: Session, user: User, email: str) -> None:
 
 
 def admin_count(session: Session) -> int:
-    return int(
-        session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)) or 0
-    )
+    """Admins, with their rows locked (PostgreSQL) so two concurrent demotions cannot both pass the check."""
+    return len(session.scalars(select(User.id).where(User.role == Role.ADMIN.value).with_for_update()).all())
 
 
 def set_role(session: Session, actor: Identity, target: Identity, role: Role) -> Role:

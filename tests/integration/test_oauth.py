@@ -88,3 +88,24 @@ async def test_a_bad_state_is_refused(oauth_bot: Running) -> None:
     async with oauth_bot.http.get(url, allow_redirects=False) as resp:
         assert resp.status >= 400
     assert oauth_bot.slack.installed_tokens == []
+
+
+async def test_rotate_key_covers_the_install_tokens(oauth_bot: Running) -> None:
+    from cryptography.fernet import Fernet
+
+    from core.credentials import rotate_all
+    from core.crypto import Vault
+
+    await install(oauth_bot)
+    services = oauth_bot.bot.services
+    old = services.settings.agentpm_encryption_keys
+    new = Fernet.generate_key().decode()
+    with services.db.session() as session:
+        rotated, _ = rotate_all(session, Vault([new, *old]))
+    assert rotated >= 2  # the bot row and the installation row
+    from bot.installations import EncryptedInstallationStore
+
+    store = EncryptedInstallationStore("111.222", services.db.engine, Vault([new]))  # the old key is gone
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T0TEST")
+    assert bot is not None
+    assert bot.bot_token == oauth_bot.slack.installed_tokens[-1]

@@ -365,3 +365,19 @@ def test_audit_record_carries_request_id(database: Database) -> None:
         assert event.request_id == "req-123"
     with database.session() as session:
         assert audit.record(session, action="y", outcome="ok").request_id is None
+
+
+def test_another_workspace_with_the_same_email_does_not_take_over_the_role(
+    database: Database, settings: Settings
+) -> None:
+    from core.users.service import IdentityConflict
+
+    with database.session() as session:
+        resolve(session, Profile(slack_user_id="U1", team_id="T1", email="root@example.com"), settings)
+    with database.session() as session, pytest.raises(IdentityConflict):
+        resolve(session, Profile(slack_user_id="U9", team_id="T2", email="root@example.com"), settings)
+    events = audit_events(database, "user.link")
+    assert [e.outcome for e in events] == ["refused:other_workspace"]
+    with database.session() as session:
+        again = resolve(session, Profile(slack_user_id="U1", team_id="T1", email="root@example.com"), settings)
+    assert again.slack_user_id == "U1"
