@@ -238,6 +238,75 @@ def status(as_json: bool) -> None:
     click.echo(render_message(status_message(report)))
 
 
+@main.command()
+@click.argument("query", required=False)
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--as", "as_email", default=None, help="Search with this user's permissions (default: ADMIN view)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help='{"results": [{"id", "source", "key", "title", "url", "score"}]}'
+)
+@click.option(
+    "--batch", type=click.File("r"), default=None, help='JSON lines {"id", "query"}; one line out each.'
+)
+def search(query: str | None, top: int, as_email: str | None, as_json: bool, batch: Any) -> None:
+    """The search `/pm search` runs, from the shell."""
+    from sqlalchemy import select
+
+    from core.config import Role
+    from core.db.models import User
+    from core.db.session import Database, make_engine
+    from core.search.service import Viewer
+    from core.search.service import search as run_search
+
+    if (query is None) == (batch is None):
+        fail("give a QUERY or --batch FILE", 2)
+    settings = settings_or_exit()
+    require_schema(settings)
+    db = Database(make_engine(settings))
+    try:
+        viewer = Viewer()
+        if as_email:
+            with db.session() as session:
+                user = session.scalar(select(User).where(User.email == as_email.strip().lower()))
+            if user is None:
+                fail(f"no user with email {as_email}", 2)
+            viewer = Viewer(user_id=user.id, role=Role(user.role), channels=frozenset())
+            if viewer.role is Role.NO_ACCESS:
+                fail(f"{as_email} has no access", 2)
+
+        def results(text: str) -> list[dict[str, Any]]:
+            with db.session() as session:
+                found = run_search(session, text, viewer, limit=top)
+            return [
+                {"id": r.document_id, "source": r.source, "key": r.key, "title": r.title, "url": r.url,
+                 "score": r.score}
+                for r in found
+            ]  # fmt: skip
+
+        if batch is not None:
+            for number, line in enumerate(batch, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    click.echo(json.dumps({"id": item["id"], "results": results(str(item["query"]))}))
+                except (ValueError, KeyError, TypeError):
+                    fail(f"line {number} of the batch is not a JSON object with id and query", 2)
+            return
+        found = results(query or "")
+        if as_json:
+            click.echo(json.dumps({"results": found}))
+            return
+        if not found:
+            click.echo("no results")
+        for rank, r in enumerate(found, 1):
+            click.echo(f"{rank:>2}. {r['title']}  ({r['score']:.3f})\n    {r['url'] or ''}")
+    finally:
+        db.dispose()
+
+
 @main.group()
 def sync() -> None:
     """Run a sync in the foreground."""
