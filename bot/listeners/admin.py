@@ -15,13 +15,18 @@ from bot.listeners.registrar import Registrar
 from bot.views.admin import audit_message, role_changed_message, users_message
 from core.config import Role
 from core.errors import AgentPMError, InvalidInput
+from core.jira.jql import valid_project_key
 from core.parsing import parse_since, parse_user_mention
 from core.ratelimit import Cost
+from core.search.access import set_project_access
 from core.users import audit
 from core.users.identity import REFUSAL_MESSAGES, check_profile
 from core.users.service import Identity, list_users, resolve, set_role
 
-USAGE = "admin role @user ADMIN|USER|NO_ACCESS · admin users · admin audit [@user] [since:7d]"
+USAGE = (
+    "admin role @user ADMIN|USER|NO_ACCESS · admin users · admin audit [@user] [since:7d] · "
+    "admin project KEY open|restrict [@user …]"
+)
 ADMIN = Access(Role.ADMIN, Cost.ADMIN)
 
 
@@ -75,6 +80,17 @@ def register(reg: Registrar) -> None:
             user, since = parse_audit_args(args[1:])
             await ack()
             services.after_ack.run(show_audit(actor, user, since, respond), respond, "admin.audit")
+        elif action == "project":
+            if len(args) < 3 or args[2].lower() not in ("open", "restrict"):
+                raise InvalidInput("Usage: `/pm admin project KEY open|restrict [@user …]`")
+            key = valid_project_key(args[1])
+            restricted = args[2].lower() == "restrict"
+            if not restricted and len(args) > 3:
+                raise InvalidInput("`open` takes no users: an open project is visible to every user.")
+            members = [parse_user_mention(a) for a in args[3:]]
+            await ack()
+            work = change_project(actor, team_id, key, restricted, members, respond, client)
+            services.after_ack.run(work, respond, "admin.project")
         else:
             raise InvalidInput(f"Usage: `/pm {USAGE}`")
 
@@ -105,6 +121,34 @@ def register(reg: Registrar) -> None:
         await respond(
             response_type="ephemeral", **role_changed_message(target_id, role.value, previous.value)
         )
+
+    async def change_project(
+        actor: Identity,
+        team_id: str | None,
+        key: str,
+        restricted: bool,
+        member_ids: list[str],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        profiles = [await services.identities.profile(member, client) for member in member_ids]
+        for member, profile in zip(member_ids, profiles, strict=True):
+            refusal = check_profile(profile, team_id, settings.agentpm_allowed_domains)
+            if refusal is not None:
+                raise InvalidInput(f"<@{member}> cannot use Agent PM: {REFUSAL_MESSAGES[refusal]}")
+
+        def write() -> list[str]:
+            with services.db.session() as session:
+                members = [resolve(session, p, settings) for p in profiles]
+                return set_project_access(session, actor, key, restricted=restricted, members=members)
+
+        emails = await asyncio.to_thread(write)
+        if restricted:
+            who = ", ".join(f"<@{m}>" for m in member_ids) or "nobody else"
+            text = f"*{key}* is now restricted: admins and {who} see its issues ({len(emails)} member(s))."
+        else:
+            text = f"*{key}* is now open: every user sees its issues."
+        await respond(response_type="ephemeral", text=text)
 
     def record_refusal(actor: Identity, target_id: str, role: Role, exc: AgentPMError) -> None:
         with services.db.session() as session:
