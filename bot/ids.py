@@ -49,3 +49,8 @@ BOT_SCOPES = (
     "users:read",
     "users:read.email",
 )
+
+# Search result buttons.
+ACTION_SEARCH_MORE = "search_more"
+ACTION_SEARCH_SHARE = "search_share"
+BLOCK_SEARCH_ACTIONS = "search_actions"

@@ -59,10 +59,40 @@ class SyncReport(BaseModel):
     summary: bool = False  # the thread reply, as opposed to the progress message
 
 
+class SearchHit(BaseModel):
+    key: str | None
+    title: str
+    url: str | None
+    source: str
+    snippet: str
+    status: str | None = None
+    assignee: str | None = None
+    updated: datetime | None = None
+
+
+class SearchState(BaseModel):
+    """What a "More results" or "Share" button carries: small, validated, never a split string."""
+
+    q: str = Field(max_length=1000)
+    project: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{0,254}$")
+    source: Literal["jira", "slack", "meeting"] | None = None
+    since_days: int | None = None
+    offset: int = Field(default=0, ge=0, le=1000)
+
+
+class SearchPage(BaseModel):
+    kind: Literal["search"] = "search"
+    state: SearchState
+    hits: list[SearchHit] = Field(default_factory=list)
+    has_more: bool = False
+    shared_by: str | None = None
+    synced_at: datetime | None = None
+
+
 class ErrorNotice(BaseModel):
     kind: Literal["error"] = "error"
     message: str
     error_id: str | None = None
 
 
-Notice = StatusReport | SyncReport | ErrorNotice
+Notice = StatusReport | SyncReport | SearchPage | ErrorNotice

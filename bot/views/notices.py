@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.views.errors import error_message
+from bot.views.search import search_message
 from bot.views.status import status_message
 from bot.views.sync import sync_message
-from core.notices import ErrorNotice, Notice, StatusReport, SyncReport
+from core.notices import ErrorNotice, Notice, SearchPage, StatusReport, SyncReport
 
 
 def render_notice(notice: Notice) -> dict[str, Any]:
@@ -15,6 +16,8 @@ def render_notice(notice: Notice) -> dict[str, Any]:
         return status_message(notice)
     if isinstance(notice, SyncReport):
         return sync_message(notice)
+    if isinstance(notice, SearchPage):
+        return search_message(notice)
     if isinstance(notice, ErrorNotice):
         return error_message(notice.message, notice.error_id)
     raise TypeError(f"no view for {type(notice).__name__}")

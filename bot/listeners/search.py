@@ -1,0 +1,103 @@
+"""`/pm search <query> [project:KEY] [source:jira|slack|meeting] [since:30d]`, "More results" and "Share"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+
+from bot import ids
+from bot.commands import parse_pm
+from bot.guard import Access
+from bot.listeners.registrar import Registrar
+from core.errors import InvalidInput
+from core.jira.jql import valid_project_key
+from core.notices import ReplyTarget, SearchState
+from core.parsing import parse_duration
+from core.ratelimit import Cost
+from core.search.service import Viewer
+from core.users.service import Identity
+
+JOB = "agentpm.search.page"
+SOURCES = ("jira", "slack", "meeting")
+USAGE = "search <query> [project:KEY] [source:jira|slack|meeting] [since:30d]"
+
+
+def parse_search(text: str) -> SearchState:
+    """Filters (``project:``, ``source:``, ``since:``) anywhere in the text; the rest is the query."""
+    words: list[str] = []
+    project: str | None = None
+    source: str | None = None
+    since_days: int | None = None
+    for word in text.split():
+        name, _, value = word.partition(":")
+        lowered = name.lower()
+        if value and lowered == "project":
+            project = valid_project_key(value)
+        elif value and lowered == "source":
+            if value.lower() not in SOURCES:
+                raise InvalidInput(f"`source:` is one of {', '.join(SOURCES)}.")
+            source = value.lower()
+        elif value and lowered == "since":
+            since_days = max(1, parse_duration(value).days or 1)
+        else:
+            words.append(word)
+    query = " ".join(words).strip()
+    if not query:
+        raise InvalidInput(f"What should I search for? `/pm {USAGE}`")
+    return SearchState(q=query[:1000], project=project, source=source, since_days=since_days)
+
+
+def viewer_of(identity: Identity) -> dict[str, Any]:
+    # Channel documents are only shown once channel membership is checked (channel indexing); none yet.
+    return Viewer(user_id=identity.user_id, role=identity.role, channels=frozenset()).model_dump(mode="json")
+
+
+def register(reg: Registrar) -> None:
+    services = reg.services
+    access = Access(cost=Cost.SEARCH)
+
+    @reg.subcommand(
+        "search",
+        usage=USAGE,
+        description="Search Jira issues (and later channels and meetings).",
+        access=access,
+    )
+    async def search(
+        ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        state = parse_search(parse_pm(command.get("text")).rest)
+        target = ReplyTarget(user_id=command.get("user_id"), response_url=command.get("response_url"))
+        await ack()
+        payload = {"state": state.model_dump(), "viewer": viewer_of(context["identity"]),
+                   "target": target.model_dump()}  # fmt: skip
+        services.after_ack.submit(JOB, payload, respond)
+
+    def state_of(body: dict[str, Any]) -> SearchState:
+        try:
+            return SearchState.model_validate_json(body["actions"][0]["value"])
+        except (KeyError, IndexError, ValidationError) as exc:
+            raise InvalidInput("That button is out of date; please search again.") from exc
+
+    @reg.action(ids.ACTION_SEARCH_MORE, access)
+    async def more(
+        ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        state = state_of(body)
+        await ack()
+        target = ReplyTarget(user_id=body["user"]["id"], response_url=body.get("response_url"))
+        payload = {"state": state.model_dump(), "viewer": viewer_of(context["identity"]),
+                   "target": target.model_dump()}  # fmt: skip
+        services.after_ack.submit(JOB, payload, respond)
+
+    @reg.action(ids.ACTION_SEARCH_SHARE, access)
+    async def share(
+        ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        state = state_of(body).model_copy(update={"offset": 0})
+        await ack()
+        target = ReplyTarget(response_url=body.get("response_url"), private=False)
+        payload = {"state": state.model_dump(), "viewer": viewer_of(context["identity"]),
+                   "target": target.model_dump(), "shared_by": body["user"]["id"]}  # fmt: skip
+        services.after_ack.submit(JOB, payload, respond)
