@@ -101,3 +101,20 @@ class SlackRequests:
         }
         body = urlencode({"payload": json.dumps(payload)})
         return body, self.headers(body, "application/x-www-form-urlencoded")
+
+    def block_action(
+        self, action_id: str, value: str, *, user_id: str = USER_ID, channel_id: str = CHANNEL_ID
+    ) -> tuple[str, dict[str, str]]:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user_id, "team_id": TEAM_ID},
+            "api_app_id": "A0TEST",
+            "trigger_id": uuid.uuid4().hex,
+            "channel": {"id": channel_id},
+            "container": {"type": "message", "is_ephemeral": True},
+            "response_url": self.slack.new_response_url(),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value}],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.headers(body, "application/x-www-form-urlencoded")

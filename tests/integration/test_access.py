@@ -73,6 +73,13 @@ REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] 
     "command:help": command("help"),
     "command:status": command("status"),
     "command:sync": command("sync PAY"),
+    "command:search": command("search checkout"),
+    f"action:{ids.ACTION_SEARCH_MORE}": lambda requests, user_id: requests.block_action(
+        ids.ACTION_SEARCH_MORE, '{"q": "checkout", "offset": 5}', user_id=user_id
+    ),
+    f"action:{ids.ACTION_SEARCH_SHARE}": lambda requests, user_id: requests.block_action(
+        ids.ACTION_SEARCH_SHARE, '{"q": "checkout"}', user_id=user_id
+    ),
     "command:admin": command("admin users"),
     "command:connect": command("connect jira"),
     "command:disconnect": command("disconnect jira"),

@@ -379,5 +379,7 @@ def test_another_workspace_with_the_same_email_does_not_take_over_the_role(
     events = audit_events(database, "user.link")
     assert [e.outcome for e in events] == ["refused:other_workspace"]
     with database.session() as session:
-        again = resolve(session, Profile(slack_user_id="U1", team_id="T1", email="root@example.com"), settings)
+        again = resolve(
+            session, Profile(slack_user_id="U1", team_id="T1", email="root@example.com"), settings
+        )
     assert again.slack_user_id == "U1"
