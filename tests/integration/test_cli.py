@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
 from bot.cli import main
+from core.config import Role
 
 pytestmark = pytest.mark.integration
 
@@ -213,3 +214,46 @@ def test_rotate_key_re_encrypts_under_the_newest_key(
     assert credential is not None
     assert credential.token == "tok-1"
     db.dispose()
+
+
+def test_search_from_the_shell(sqlite_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.config import load_settings
+    from core.db.session import Database, make_engine
+    from core.demo import load_demo
+    from core.users.service import grant
+
+    runner = CliRunner()
+    runner.invoke(main, ["migrate", "upgrade"])
+    db = Database(make_engine(load_settings()))
+    with db.session() as session:
+        load_demo(session)
+        grant(session, "bob@northwind.example", Role.USER, [])
+    db.dispose()
+
+    result = runner.invoke(main, ["search", "webhook retries charge twice", "--top", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output.strip().splitlines()[-1])["results"]
+    assert len(found) == 3
+    assert set(found[0]) == {"id", "source", "key", "title", "url", "score"}
+    assert found[0]["key"] in ("PAY-3", "PAY-17")
+    assert len({r["id"] for r in found}) == 3  # one entry per document
+
+    text = runner.invoke(main, ["search", "3-D Secure challenge timeout"])
+    assert " 1. PAY-7:" in text.output or " 1. PAY-18:" in text.output
+
+    batch = tmp_path / "queries.jsonl"
+    batch.write_text(
+        '{"id": "a", "query": "flaky checkout test"}\n\n{"id": "b", "query": "dashboard slow"}\n'
+    )
+    lines = runner.invoke(main, ["search", "--batch", str(batch), "--top", "2"]).output.strip().splitlines()
+    answers = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [a["id"] for a in answers] == ["a", "b"]
+    assert all(len(a["results"]) == 2 for a in answers)
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    assert runner.invoke(main, ["search", "--batch", str(bad)]).exit_code == 2
+    assert runner.invoke(main, ["search"]).exit_code == 2
+    assert runner.invoke(main, ["search", "x", "--as", "nobody@northwind.example"]).exit_code == 2
+    as_bob = runner.invoke(main, ["search", "webhook", "--as", "bob@northwind.example", "--json"])
+    assert as_bob.exit_code == 0
