@@ -9,6 +9,7 @@ issues.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -107,9 +108,17 @@ class ProjectSync:
             state.status, state.started_at, state.last_error = "running", datetime.now(UTC), None
         since = cursor - OVERLAP if cursor else None
         try:
+            # Each page is stored on a thread while the next one is fetched; pages are stored in order.
+            storing: asyncio.Future[None] | None = None
             async for page in self._pages(key, since):
+                if storing is not None:
+                    await storing
+                    if progress:
+                        progress(result)
                 result.total = page.total
-                self._store_page(key, page.issues, result)
+                storing = asyncio.ensure_future(asyncio.to_thread(self._store_page, key, page.issues, result))
+            if storing is not None:
+                await storing
                 if progress:
                     progress(result)
             due = reconciled_at is None or datetime.now(UTC) - reconciled_at >= RECONCILE_EVERY

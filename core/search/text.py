@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-_IDENTIFIER = re.compile(
-    r"[A-Za-z_][A-Za-z0-9_]*(?:[.$:/][A-Za-z_][A-Za-z0-9_]*)+|[A-Za-z]+[a-z0-9]*[A-Z][A-Za-z0-9]*"
-)
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_.$:/]*[A-Za-z0-9_]")
+_PIECES = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_SEPARATORS = frozenset(".$:/")
 _WORD = re.compile(r"[a-z0-9]+")
 MAX_QUERY_TERMS = 48
 
@@ -25,12 +24,20 @@ with would you your"""
 STOPWORDS = frozenset(_STOPWORDS.split())
 
 
+def _is_identifier(token: str) -> bool:
+    """Dotted or slashed names, and words with a capital after the first letter (DFSClient, getBlock)."""
+    if not _SEPARATORS.isdisjoint(token):
+        return True
+    rest = token[1:]
+    return not rest.islower() and not rest.isupper() and any(c.isupper() for c in rest)
+
+
 def identifier_parts(text: str) -> list[str]:
     """Lower-case pieces of camel-case and dotted identifiers found in ``text``."""
     parts: list[str] = []
-    for match in _IDENTIFIER.finditer(text):
-        for piece in re.split(r"[.$:/_]", match.group(0)):
-            parts.extend(p.lower() for p in _CAMEL.findall(piece) if len(p) > 1)
+    for token in _TOKEN.findall(text):
+        if _is_identifier(token):
+            parts.extend(p.lower() for p in _PIECES.findall(token) if len(p) > 1)
     return parts
 
 

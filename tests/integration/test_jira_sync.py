@@ -189,11 +189,12 @@ async def test_jira_down_marks_the_sync_failed_and_the_next_run_resumes(db: Data
             assert state is not None
             assert state.status == "error"
             assert "Jira is not answering" in (state.last_error or "")
-        assert len(stored(db)) == 100  # the page stored before Jira went down stays
+        before = len(stored(db))
+        assert before in (100, 200)  # the pages stored before Jira went down stay (one may be in flight)
         jira.clear_requests()
         result = await run(db, jira)  # one more 503 is left: retried, then the run resumes
         assert result.outcome == "ok"
-        assert result.fetched < 300  # from the checkpoint, not from the start
+        assert result.fetched < 300 - before + 100  # from the checkpoint, not from the start
         with db.session() as session:
             assert session.scalar(select(func.count()).select_from(JiraIssue)) == 300
             state = session.get(SyncState, "PAY")
