@@ -8,7 +8,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db.models import Document, JiraIssue, Project, SyncState
+from core.db.models import Chunk, Document, JiraIssue, Project, SyncState
 from core.notices import ProjectStatus, StatusReport
 
 SOURCES = ("jira", "slack", "meeting")
@@ -50,9 +50,7 @@ def build_status(
             )
         )
     doc_counts = dict(session.execute(select(Document.source, func.count()).group_by(Document.source)).all())
-    vectors = session.scalar(
-        select(func.count()).select_from(Document).where(Document.indexed_at.is_not(None))
-    )
+    vectors = session.scalar(select(func.count()).select_from(Chunk))
     return StatusReport(
         projects=projects,
         documents={source: int(doc_counts.get(source, 0)) for source in SOURCES},

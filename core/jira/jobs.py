@@ -20,6 +20,7 @@ log = get_logger(__name__)
 
 PROGRESS_EVERY_SECONDS = 2.0  # chat.update is rate limited (about 50 a minute per workspace)
 SYNC_PROJECT_JOB = "agentpm.jira.sync_project"
+INDEX_JOB = "agentpm.search.index"
 
 
 def _line(result: SyncResult, outcome: str | None = None) -> SyncLine:
@@ -58,7 +59,10 @@ async def _run_locked(
             log.info("jira.sync_skipped", project=key, reason="already running")
             return SyncResult(project=key, outcome="skipped", error="another sync of this project is running")
         site = (ctx.settings.jira_base_url or "").rstrip("/")
-        return await ProjectSync(ctx.db, client, site).run(key, full=full, progress=progress)
+        result = await ProjectSync(ctx.db, client, site).run(key, full=full, progress=progress)
+    if result.changed and ctx.search is not None:
+        ctx.queue.enqueue(INDEX_JOB, {"project": key})  # embed what changed, on the index queue
+    return result
 
 
 def sync_all(ctx: JobContext, payload: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from core.config import Settings
 from core.db.session import Database
 from core.ports import JobQueue, Notifier
+from core.search.engine import SearchEngine
 
 
 @dataclass
@@ -15,3 +16,4 @@ class JobContext:
     db: Database
     notifier: Notifier
     queue: JobQueue
+    search: SearchEngine | None = None

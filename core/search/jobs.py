@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.config import Role
-from core.db.models import SyncState
+from core.db.models import Chunk, SyncState
 from core.jobs.context import JobContext
+from core.locks import single_flight
 from core.notices import ReplyTarget, SearchHit, SearchPage, SearchState
+from core.search.indexer import index_pending
 from core.search.service import SearchFilters, Viewer, search
 
 PAGE_SIZE = 5
@@ -19,6 +22,20 @@ PAGE_SIZE = 5
 def filters_of(state: SearchState) -> SearchFilters:
     since = datetime.now(UTC) - timedelta(days=state.since_days) if state.since_days else None
     return SearchFilters(project=state.project, source=state.source, since=since)
+
+
+def has_vectors(session: Session) -> bool:
+    """Whether anything is embedded yet (if not, keyword ranking alone, and no model is loaded)."""
+    return session.scalar(select(Chunk.id).limit(1)) is not None
+
+
+def index_documents(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Embed what changed (after a sync); one indexer at a time."""
+    if ctx.search is None:
+        return
+    with single_flight(ctx.db, "search-index") as held:
+        if held:
+            index_pending(ctx.db, ctx.search.embedder)
 
 
 def search_page(ctx: JobContext, payload: dict[str, Any]) -> None:
