@@ -257,6 +257,8 @@ def search(query: str | None, top: int, as_email: str | None, as_json: bool, bat
     from core.config import Role
     from core.db.models import User
     from core.db.session import Database, make_engine
+    from core.search.engine import SearchEngine
+    from core.search.jobs import has_vectors
     from core.search.service import Viewer
     from core.search.service import search as run_search
 
@@ -276,9 +278,13 @@ def search(query: str | None, top: int, as_email: str | None, as_json: bool, bat
             if viewer.role is Role.NO_ACCESS:
                 fail(f"{as_email} has no access", 2)
 
+        engine_holder: list[Any] = []
+
         def results(text: str) -> list[dict[str, Any]]:
             with db.session() as session:
-                found = run_search(session, text, viewer, limit=top)
+                if not engine_holder:  # the model is loaded once, and only when something is embedded
+                    engine_holder.append(SearchEngine(settings, db) if has_vectors(session) else None)
+                found = run_search(session, text, viewer, limit=top, engine=engine_holder[0])
             return [
                 {"id": r.document_id, "source": r.source, "key": r.key, "title": r.title, "url": r.url,
                  "score": r.score}
@@ -305,6 +311,34 @@ def search(query: str | None, top: int, as_email: str | None, as_json: bool, bat
             click.echo(f"{rank:>2}. {r['title']}  ({r['score']:.3f})\n    {r['url'] or ''}")
     finally:
         db.dispose()
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the vector index from the database (idempotent; the database is the source of truth)."""
+    from core.db.session import Database, make_engine
+    from core.search.engine import SearchEngine
+    from core.search.indexer import IndexProgress
+    from core.search.indexer import reindex as rebuild
+
+    settings = settings_or_exit()
+    require_schema(settings)
+    db = Database(make_engine(settings))
+    tty = sys.stderr.isatty()
+
+    def show(state: IndexProgress) -> None:
+        rate = state.documents / state.seconds if state.seconds else 0.0
+        line = f"{state.documents:,}/{state.pending:,} documents, {state.chunks:,} chunks, {rate:,.0f} docs/s"
+        click.echo(("\r" + line + "\x1b[K") if tty else line, err=True, nl=not tty)
+
+    try:
+        engine = SearchEngine(settings, db)
+        done = rebuild(db, engine.embedder, progress=show)
+    finally:
+        db.dispose()
+    if tty:
+        click.echo("", err=True)
+    click.echo(f"indexed {done.documents} documents as {done.chunks} chunks in {done.seconds:.1f} s")
 
 
 @main.group()

@@ -35,6 +35,7 @@ from core.jira.client import JiraClient, JiraConfig
 from core.jira.sync import ProjectSync
 from core.jobs.inprocess import InProcessQueue
 from core.logging import configure_logging
+from core.search.indexer import index_pending
 
 TEAM_ID = "T0TRY"
 CHANNEL_ID = "C0GENERAL"
@@ -110,6 +111,8 @@ class Terminal:
         async with JiraClient(JiraConfig.from_settings(settings)) as client:
             for project in ("PAY", "WEB"):
                 await ProjectSync(services.db, client, self.jira.base_url).run(project, full=True)
+        if services.jobs.search is not None:  # embed the demo issues (a second or two) so search is hybrid
+            await asyncio.to_thread(index_pending, services.db, services.jobs.search.embedder)
         self.bot = build_app(services)
         self.runner = web.AppRunner(build_web_app(self.bot), access_log=None)
         await self.runner.setup()

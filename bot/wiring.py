@@ -24,6 +24,7 @@ from core.jobs.inprocess import InProcessQueue
 from core.logging import get_logger
 from core.ports import Cache, Deduper, JobQueue
 from core.ratelimit import RateLimiter, parse_overrides
+from core.search.engine import SearchEngine
 
 SHUTDOWN_WAIT_SECONDS = 30.0
 log = get_logger(__name__)
@@ -90,7 +91,13 @@ def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Serv
     else:
         deduper = MemoryDeduper()
         cache = MemoryCache()
-    jobs = JobContext(settings=settings, db=db, notifier=SlackNotifier(sender), queue=queue)
+    jobs = JobContext(
+        settings=settings,
+        db=db,
+        notifier=SlackNotifier(sender),
+        queue=queue,
+        search=SearchEngine(settings, db),
+    )
     if isinstance(queue, InProcessQueue):
         queue.bind(jobs)
     return Services(

@@ -13,6 +13,7 @@ from core.db.session import Database, make_engine
 from core.errors import Retryable
 from core.jobs.context import JobContext
 from core.jobs.runner import run_job
+from core.search.engine import SearchEngine
 
 _context: JobContext | None = None
 
@@ -30,11 +31,13 @@ def job_context(*, reset: bool = False) -> JobContext:
 
         settings = load_settings()
         queue = CeleryQueue(make_celery(settings), settings)
+        db = Database(make_engine(settings))
         _context = JobContext(
             settings=settings,
-            db=Database(make_engine(settings)),
+            db=db,
             notifier=SlackNotifier(SlackSender(settings.slack_bot_token, settings.slack_api_url)),
             queue=queue,
+            search=SearchEngine(settings, db),
         )
     return _context
 
