@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from core.db.models import Document, JiraIssue, Project, SyncState
+from core.db.models import Chunk, Document, JiraIssue, Project, SyncState
 from core.db.session import Database
 from core.demo import demo_issues, load_demo
 from core.status import build_status, status_json
@@ -90,8 +90,8 @@ def test_status_counts_vectors_errors_and_deleted_issues(db: Database) -> None:
         gone = session.scalars(select(JiraIssue).where(JiraIssue.project_key == first.key)).first()
         assert gone is not None
         gone.deleted = True
-        for document in session.scalars(select(Document).limit(7)):
-            document.indexed_at = NOW
+        for document in session.scalars(select(Document).limit(7)):  # vectors are the embedded chunks
+            session.add(Chunk(document_id=document.id, ordinal=0, text="t", vector=b"\0" * 16, model="m"))
         session.add(Project(key="NEW", name="Not synced"))
     with db.session() as session:
         report = build_status(session, index_backend="pinecone")
