@@ -33,6 +33,8 @@ from core.errors import AgentPMError
 from core.jira.store import upsert_issues
 from core.jira.text import description_text
 from core.logging import configure_logging
+from core.search.engine import SearchEngine
+from core.search.indexer import IndexProgress, index_pending
 from core.search.service import Viewer, search
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +45,7 @@ SITE_URL = "https://issues.apache.org/jira"
 BATCH = 500  # issues per upsert_issues call and session, as a sync page would store them
 TOP_K = 10
 CUTOFFS = (1, 5, 10)
-RUN_DEADLINE_S = 1800.0  # indexing plus every query stops by itself; a default run takes minutes
+RUN_DEADLINE_S = 5400.0  # indexing plus every query stops by itself; a default run takes minutes
 # For comparison: the task's BM25 reference (whole-issue query) and the target for the fused ranking on the
 # embedded default. Only the dev labels are measured here; the holdout labels are kept for acceptance.
 REFERENCE = {"BM25 reference (whole issue)": {"hits@10": 0.54, "mrr@10": 0.41}}
@@ -60,7 +62,24 @@ def keyword_keys(session: Session, query: str, limit: int) -> list[str]:
     return [r.key for r in search(session, query, Viewer(), limit=limit) if r.key]
 
 
-MODES: dict[str, SearchFn] = {"keyword": keyword_keys}
+ENGINE: list[SearchEngine] = []  # set once the documents are embedded (dense and fused modes)
+
+
+def fused_keys(session: Session, query: str, limit: int) -> list[str]:
+    """Keyword and dense rankings fused, as `/pm search` ranks on the embedded default."""
+    return [r.key for r in search(session, query, Viewer(), limit=limit, engine=ENGINE[0]) if r.key]
+
+
+def dense_keys(session: Session, query: str, limit: int) -> list[str]:
+    """Vectors alone: the best chunk's cosine similarity per document."""
+    engine = ENGINE[0]
+    hits = engine.index.search(engine.embedder.embed([query[:4000]])[0], limit=limit)
+    ids = [h.document_id for h in hits]
+    keys = dict(session.execute(select(Document.id, Document.external_id).where(Document.id.in_(ids))).all())
+    return [keys[i] for i in ids if i in keys]
+
+
+MODES: dict[str, SearchFn] = {"keyword": keyword_keys, "dense": dense_keys, "fused": fused_keys}
 
 
 @dataclass
@@ -266,6 +285,23 @@ def main() -> int:
             print(f"database: {where}; indexing ...", file=sys.stderr, flush=True)
             seconds = index(db, indexed, deadline)
             print(f"  indexed in {seconds:.1f} s", file=sys.stderr)
+            if {"dense", "fused"} & set(modes):
+                engine = SearchEngine(load_settings(database_url=str(db.engine.url), openai_api_key=None), db)
+                embedder = engine.embedder
+
+                def show(state: IndexProgress) -> None:
+                    rate = state.documents / max(state.seconds, 1e-9)
+                    line = f"{state.documents}/{state.pending} documents, {state.chunks} chunks"
+                    line += f", {rate:.1f} docs/s"
+                    print(f"\r  embedding: {line}", end="", file=sys.stderr, flush=True)
+
+                done = index_pending(db, embedder, progress=show)
+                print(file=sys.stderr)
+                rate = done.documents / max(done.seconds, 1e-9)
+                what = f"{done.documents} documents ({done.chunks} chunks)"
+                print(f"  embedded {what} in {done.seconds:.0f} s: {rate:.1f} docs/s", file=sys.stderr)
+                engine.index.refresh(force=True)
+                ENGINE.append(engine)
             for mode in modes:
                 results[mode], per_query[mode] = {}, {}
                 for kind in QUERY_KINDS:

@@ -113,6 +113,23 @@ def _normalised(scores: dict[int, float]) -> dict[int, float]:
     return {k: (v - low) / span if span > 0 else 1.0 for k, v in scores.items()}
 
 
+RRF_K = 10
+
+
+def _keyword_scores(session: Session, query: str, where: ColumnElement[bool], limit: int) -> dict[int, float]:
+    """Keyword ranking; a multi-line query (an issue, a message with details) is also searched by its first
+    line, and the two rankings are fused: the summary line finds what a long stack trace drowns."""
+    full = keyword_search(session, query, limit=limit, where=where)
+    head = query.strip().split("\n", 1)[0].strip()
+    if not head or head == query.strip():
+        return {h.document_id: h.score for h in full}
+    fused: dict[int, float] = {}
+    for hits in (full, keyword_search(session, head, limit=limit, where=where)):
+        for position, hit in enumerate(hits):
+            fused[hit.document_id] = fused.get(hit.document_id, 0.0) + 1.0 / (RRF_K + position + 1)
+    return fused
+
+
 def rank(
     session: Session, query: str, where: ColumnElement[bool], limit: int, engine: SearchEngine | None
 ) -> list[Ranked]:
