@@ -134,10 +134,7 @@ def rank(
     session: Session, query: str, where: ColumnElement[bool], limit: int, engine: SearchEngine | None
 ) -> list[Ranked]:
     """Keyword ranking, fused with dense (vector) ranking when an engine is given."""
-    keyword = {
-        h.document_id: h.score
-        for h in keyword_search(session, query, limit=max(limit, CANDIDATES), where=where)
-    }
+    keyword = _keyword_scores(session, query, where, max(limit, CANDIDATES))
     if engine is None:
         ordered = sorted(keyword.items(), key=lambda kv: -kv[1])
         return [Ranked(d, s) for d, s in ordered[:limit]]
