@@ -25,10 +25,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
 from multidict import MultiMapping
+
+from bot.localserver import LocalServer
 
 JsonDict = dict[str, Any]
 Flavour = Literal["cloud", "datacenter"]
@@ -451,7 +453,7 @@ class _Index:
     by_number: list[tuple[int, str]] = field(default_factory=list)
 
 
-class LocalJira:
+class LocalJira(LocalServer):
     """A Jira REST emulation that records every request and can inject failures.
 
     ``accounts`` maps exact ``Authorization`` header values to the account ``/myself`` returns; ``None``
@@ -486,8 +488,6 @@ class LocalJira:
         self._project_ids = itertools.count(10000)
         self._failures: list[_Failure] = []
         self._requests: list[JiraRequest] = []
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._routes = self._route_table()
         for issue in issues:
             self._store(issue, sort=False)
@@ -497,32 +497,8 @@ class LocalJira:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Serve on an ephemeral port in the running loop."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = int(self._runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        self._runner, self._port = None, None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("LocalJira is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     # -- data and mutations ----------------------------------------------------------------------
 

@@ -16,9 +16,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+
+from bot.localserver import LocalServer
 
 JsonDict = dict[str, Any]
 _JSON_ARGS = frozenset({"blocks", "attachments", "view", "unfurls", "metadata"})
@@ -86,7 +88,7 @@ async def _read_args(request: web.Request) -> JsonDict:
     return args
 
 
-class LocalSlack:
+class LocalSlack(LocalServer):
     """A small Slack Web API emulation that records every call and can inject failures.
 
     ``tokens=None`` accepts any (or no) token; otherwise calls need one of ``tokens``.
@@ -115,8 +117,6 @@ class LocalSlack:
         self._homes: dict[str, str] = {}
         self._ts = itertools.count(_TS_BASE_US + 100, 100)
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._handlers: dict[str, Callable[[JsonDict], JsonDict]] = {
             "api.test": lambda args: {"args": args},
             "auth.test": self._auth_test,
@@ -139,33 +139,9 @@ class LocalSlack:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Serve on an ephemeral port in the running loop."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{rid}", self._respond)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = int(self._runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        self._runner, self._port = None, None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("LocalSlack is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_url(self) -> str:
