@@ -96,7 +96,10 @@ def _find_word(text: str, term: str) -> int:
 
 
 CANDIDATES = 100
-DENSE_WEIGHT = 0.7  # min-max weighted score fusion; beat reciprocal rank fusion on the dev labels
+# Reciprocal rank fusion of up to four rankings: keyword and vectors, each for the whole query and (for a
+# multi-line query such as an issue) its first line. Tuned on the dev labels: k between 5 and 20 all score
+# within 0.01 Hits@10 of each other (0.713-0.725; keyword alone 0.593, vectors alone 0.610); 10 is the middle.
+RRF_K = 10
 
 
 @dataclass(frozen=True)
@@ -105,53 +108,43 @@ class Ranked:
     score: float
 
 
-def _normalised(scores: dict[int, float]) -> dict[int, float]:
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
-    span = high - low
-    return {k: (v - low) / span if span > 0 else 1.0 for k, v in scores.items()}
-
-
-RRF_K = 10
-
-
-def _keyword_scores(session: Session, query: str, where: ColumnElement[bool], limit: int) -> dict[int, float]:
-    """Keyword ranking; a multi-line query (an issue, a message with details) is also searched by its first
-    line, and the two rankings are fused: the summary line finds what a long stack trace drowns."""
-    full = keyword_search(session, query, limit=limit, where=where)
+def _first_line(query: str) -> str | None:
+    """The summary line of a multi-line query (an issue, a message with details), or None."""
     head = query.strip().split("\n", 1)[0].strip()
-    if not head or head == query.strip():
-        return {h.document_id: h.score for h in full}
+    return head if head and head != query.strip() else None
+
+
+def _fuse(rankings: list[list[int]]) -> dict[int, float]:
     fused: dict[int, float] = {}
-    for hits in (full, keyword_search(session, head, limit=limit, where=where)):
-        for position, hit in enumerate(hits):
-            fused[hit.document_id] = fused.get(hit.document_id, 0.0) + 1.0 / (RRF_K + position + 1)
+    for ranking in rankings:
+        for position, document in enumerate(ranking):
+            fused[document] = fused.get(document, 0.0) + 1.0 / (RRF_K + position + 1)
     return fused
 
 
 def rank(
     session: Session, query: str, where: ColumnElement[bool], limit: int, engine: SearchEngine | None
 ) -> list[Ranked]:
-    """Keyword ranking, fused with dense (vector) ranking when an engine is given."""
-    keyword = _keyword_scores(session, query, where, max(limit, CANDIDATES))
-    if engine is None:
-        ordered = sorted(keyword.items(), key=lambda kv: -kv[1])
-        return [Ranked(d, s) for d, s in ordered[:limit]]
-    vector = engine.embedder.embed([query[:4000]])[0]
-    dense_hits = engine.index.search(vector, limit=max(limit, CANDIDATES))
-    candidates = [h.document_id for h in dense_hits]
-    allowed = (
-        set(session.scalars(select(Document.id).where(Document.id.in_(candidates), where)))
-        if candidates
-        else set()
-    )
-    dense = {h.document_id: h.score for h in dense_hits if h.document_id in allowed}
-    kw, dn = _normalised(keyword), _normalised(dense)
-    fused = {
-        d: DENSE_WEIGHT * dn.get(d, 0.0) + (1 - DENSE_WEIGHT) * kw.get(d, 0.0) for d in set(kw) | set(dn)
-    }
-    ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+    """Keyword rankings, fused with vector rankings when an engine is given."""
+    head = _first_line(query)
+    texts = [query] + ([head] if head else [])
+    depth = max(limit, CANDIDATES)
+    rankings = [
+        [h.document_id for h in keyword_search(session, text, limit=depth, where=where)] for text in texts
+    ]
+    if engine is not None:
+        vectors = engine.embedder.embed([text[:4000] for text in texts])
+        dense = [engine.index.search(vector, limit=depth) for vector in vectors]
+        candidates = sorted({h.document_id for hits in dense for h in hits})
+        allowed = (
+            set(session.scalars(select(Document.id).where(Document.id.in_(candidates), where)))
+            if candidates
+            else set()
+        )
+        rankings += [[h.document_id for h in hits if h.document_id in allowed] for hits in dense]
+    if len(rankings) == 1:  # one keyword ranking: keep its order and scores' order
+        return [Ranked(d, 1.0 / (RRF_K + i + 1)) for i, d in enumerate(rankings[0][:limit])]
+    ordered = sorted(_fuse(rankings).items(), key=lambda kv: (-kv[1], kv[0]))
     return [Ranked(d, s) for d, s in ordered[:limit]]
 
 
