@@ -18,7 +18,10 @@ class SubcommandHelp:
 
 
 def help_message(subcommands: Sequence[SubcommandHelp], hint: str | None = None) -> dict[str, Any]:
-    lines = [f"`{ids.COMMAND} {c.usage}`: {c.description}" for c in sorted(subcommands, key=lambda c: c.name)]
+    lines = [
+        f"`{ids.COMMAND} {escape(c.usage)}`: {escape(c.description)}"
+        for c in sorted(subcommands, key=lambda c: c.name)
+    ]
     blocks: list[dict[str, Any]] = []
     if hint:
         blocks.append(section(hint))
