@@ -36,7 +36,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "accept_content": ["json"],
         "result_serializer": "json",
         "task_default_queue": "default",
-        "task_queues_names": list(QUEUES),
         "task_routes": {name: {"queue": spec.queue} for name, spec in CATALOG.items()},
         "task_soft_time_limit": settings.agentpm_job_soft_time_limit,
         "task_time_limit": settings.agentpm_job_soft_time_limit + 30,
@@ -63,10 +62,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings, name: str = "agentpm") -> Celery:
-    config = celery_config(settings)
-    config.pop("task_queues_names")
     app = Celery(name)
-    app.conf.update(config)
+    app.conf.update(celery_config(settings))
     return app
 
 

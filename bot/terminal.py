@@ -19,12 +19,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 
 from bot.app import BotApp, build_app
 from bot.app import warm as warm_bot
 from bot.localjira import LocalJira
-from bot.localslack import LocalSlack, SlackCall
+from bot.localslack import LocalSlack, SlackCall, signed_headers
 from bot.server import build_web_app
 from bot.textrender import render_message, render_view
 from bot.wiring import build_services
@@ -133,15 +132,6 @@ class Terminal:
         await self.jira.stop()
         self.tmp.cleanup()
 
-    def _signed_headers(self, body: str, content_type: str) -> dict[str, str]:
-        timestamp = str(int(time.time()))
-        signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=timestamp, body=body)
-        return {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature or "",
-        }
-
     def switch(self, who: str) -> str:
         """`:as you|admin|outsider|guest`: speak as someone else from now on."""
         who = who.strip().lower()
@@ -194,7 +184,7 @@ class Terminal:
             }
             body, content_type = json.dumps(payload), "application/json"
         async with self.http.post(
-            self.url, data=body, headers=self._signed_headers(body, content_type)
+            self.url, data=body, headers=signed_headers(self.signing_secret, body, content_type)
         ) as resp:
             status, answer = resp.status, await resp.text()
         shown: list[str] = []

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from celery import Celery, Task, signals
+from celery import Task, signals
 from kombu import Queue  # type: ignore[attr-defined]
 
-from bot.jobqueue import celery_config
+from bot.jobqueue import make_celery
 from core.config import load_settings
 from core.jobs.catalog import CATALOG, QUEUES
 from core.logging import configure_logging
@@ -17,10 +17,7 @@ from tasks.runtime import job_context, run_catalog_job
 settings = load_settings()
 configure_logging(settings.log_format)
 
-app = Celery("agentpm")
-_config = celery_config(settings)
-_config.pop("task_queues_names")
-app.conf.update(_config)
+app = make_celery(settings)
 app.conf.task_queues = [Queue(name) for name in QUEUES]  # type: ignore[no-untyped-call]
 
 

@@ -49,9 +49,16 @@ def parse_search(text: str) -> SearchState:
     return SearchState(q=query[:1000], project=project, source=source, since_days=since_days)
 
 
-def viewer_of(identity: Identity) -> dict[str, Any]:
+def job_payload(
+    state: SearchState, identity: Identity, target: ReplyTarget, shared_by: str | None = None
+) -> dict[str, Any]:
     # Channel documents are only shown once channel membership is checked (channel indexing); none yet.
-    return Viewer(user_id=identity.user_id, role=identity.role, channels=frozenset()).model_dump(mode="json")
+    viewer = Viewer(user_id=identity.user_id, role=identity.role, channels=frozenset())
+    payload: dict[str, Any] = {"state": state.model_dump(), "target": target.model_dump()}
+    payload["viewer"] = viewer.model_dump(mode="json")
+    if shared_by:
+        payload["shared_by"] = shared_by
+    return payload
 
 
 def register(reg: Registrar) -> None:
@@ -70,9 +77,7 @@ def register(reg: Registrar) -> None:
         state = parse_search(parse_pm(command.get("text")).rest)
         target = ReplyTarget(user_id=command.get("user_id"), response_url=command.get("response_url"))
         await ack()
-        payload = {"state": state.model_dump(), "viewer": viewer_of(context["identity"]),
-                   "target": target.model_dump()}  # fmt: skip
-        services.after_ack.submit(JOB, payload, respond)
+        services.after_ack.submit(JOB, job_payload(state, context["identity"], target), respond)
 
     def state_of(body: dict[str, Any]) -> SearchState:
         try:
@@ -87,9 +92,7 @@ def register(reg: Registrar) -> None:
         state = state_of(body)
         await ack()
         target = ReplyTarget(user_id=body["user"]["id"], response_url=body.get("response_url"))
-        payload = {"state": state.model_dump(), "viewer": viewer_of(context["identity"]),
-                   "target": target.model_dump()}  # fmt: skip
-        services.after_ack.submit(JOB, payload, respond)
+        services.after_ack.submit(JOB, job_payload(state, context["identity"], target), respond)
 
     @reg.action(ids.ACTION_SEARCH_SHARE, access)
     async def share(
@@ -98,6 +101,5 @@ def register(reg: Registrar) -> None:
         state = state_of(body).model_copy(update={"offset": 0})
         await ack()
         target = ReplyTarget(response_url=body.get("response_url"), private=False)
-        payload = {"state": state.model_dump(), "viewer": viewer_of(context["identity"]),
-                   "target": target.model_dump(), "shared_by": body["user"]["id"]}  # fmt: skip
+        payload = job_payload(state, context["identity"], target, shared_by=body["user"]["id"])
         services.after_ack.submit(JOB, payload, respond)

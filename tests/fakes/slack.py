@@ -8,9 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from slack_sdk.signature import SignatureVerifier
-
-from bot.localslack import LocalSlack, SlackCall
+from bot.localslack import LocalSlack, SlackCall, signed_headers
 
 __all__ = ["LocalSlack", "SlackCall", "SlackRequests"]
 
@@ -29,13 +27,7 @@ class SlackRequests:
     def headers(
         self, body: str, content_type: str, *, timestamp: int | None = None, retry_num: int | None = None
     ) -> dict[str, str]:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=ts, body=body)
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature or "",
-        }
+        headers = signed_headers(self.signing_secret, body, content_type, timestamp)
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = "http_timeout"
