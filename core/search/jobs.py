@@ -49,9 +49,11 @@ def search_page(ctx: JobContext, payload: dict[str, Any]) -> None:
     else:
         viewer = Viewer.model_validate(payload["viewer"])
     with ctx.db.session() as session:
+        engine = ctx.search if ctx.search is not None and has_vectors(session) else None
         results = search(
-            session, state.q, viewer, filters_of(state), limit=PAGE_SIZE + 1, offset=state.offset
-        )
+            session, state.q, viewer, filters_of(state), limit=PAGE_SIZE + 1, offset=state.offset,
+            engine=engine,
+        )  # fmt: skip
         synced_at = session.scalar(select(func.max(SyncState.last_success_at)))
     hits = [
         SearchHit(
