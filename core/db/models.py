@@ -183,3 +183,4 @@ class Credential(Base):
 
 # The OAuth install tables are part of the same schema (and of the drift check).
 from core.db import slack_tables  # noqa: E402, F401
+from core.db import answer_tables  # noqa: E402, F401
