@@ -54,3 +54,8 @@ BOT_SCOPES = (
 ACTION_SEARCH_MORE = "search_more"
 ACTION_SEARCH_SHARE = "search_share"
 BLOCK_SEARCH_ACTIONS = "search_actions"
+
+# Answer feedback buttons.
+ACTION_ANSWER_HELPFUL = "answer_helpful"
+ACTION_ANSWER_UNHELPFUL = "answer_unhelpful"
+BLOCK_ANSWER_FEEDBACK = "answer_feedback"

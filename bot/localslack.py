@@ -147,6 +147,7 @@ class LocalSlack(LocalServer):
             "users.info": self._user_info,
             "conversations.info": lambda args: {"channel": self._channel(args)},
             "conversations.members": self._members,
+            "conversations.replies": self._replies,
             "oauth.v2.access": self._oauth_access,
         }
         self.installed_tokens: list[str] = []
@@ -410,6 +411,19 @@ class LocalSlack(LocalServer):
         if channel is None:
             raise _ApiError("channel_not_found")
         return {k: v for k, v in channel.items() if k != "members"} | {"num_members": len(channel["members"])}
+
+    def _replies(self, args: JsonDict) -> JsonDict:
+        channel = _require(args, "channel", "channel_not_found")
+        ts = _require(args, "ts", "thread_not_found")
+        thread = [
+            dict(m) for (c, m_ts), m in self._messages.items()
+            if c == channel and (m_ts == ts or m.get("thread_ts") == ts)
+        ]  # fmt: skip
+        if not thread:
+            raise _ApiError("thread_not_found")
+        thread.sort(key=lambda m: float(m["ts"]))
+        limit = int(args.get("limit") or 1000)
+        return {"messages": thread[:limit], "has_more": len(thread) > limit}
 
     def _members(self, args: JsonDict) -> JsonDict:
         self._channel(args)

@@ -63,9 +63,13 @@ class SlackSender:
             token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=sync_retry_handlers()
         )
 
-    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, *, read: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """``read`` methods (conversations.*) take form parameters; Slack accepts JSON only for writes."""
         try:
-            response = self.client.api_call(method, json=kwargs)
+            if read:
+                response = self.client.api_call(method, params=kwargs)
+            else:
+                response = self.client.api_call(method, json=kwargs)
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown_error"))
             if exc.response.status_code == 429 or exc.response.status_code >= 500:
@@ -109,6 +113,14 @@ class SlackSender:
             raise Retryable(f"response_url answered HTTP {response.status_code}")
         if response.status_code >= 400:
             raise SlackSendError(f"response_url answered HTTP {response.status_code}: {response.body[:100]}")
+
+    def replies(self, channel: str, thread_ts: str, limit: int) -> list[dict[str, Any]]:
+        """A thread's messages, oldest first: the latest ``limit`` (one page of up to 200 is plenty)."""
+        data = self._call(
+            "conversations.replies", read=True, channel=channel, ts=thread_ts, limit=min(200, limit * 4)
+        )
+        messages = data.get("messages") or []
+        return [m for m in messages if isinstance(m, dict)]
 
     def auth_test(self) -> dict[str, Any]:
         return self._call("auth.test")

@@ -7,6 +7,7 @@ in-process Slack (`LocalSlack`) is printed as text, thread replies indented.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import secrets
@@ -76,6 +77,7 @@ class Terminal:
         self.http: aiohttp.ClientSession | None = None
         self.seen = 0
         self.user_id = USER_ID
+        self.thread_ts: str | None = None  # the thread `:reply` continues
 
     async def start(self) -> None:
         await self.slack.start()
@@ -166,13 +168,7 @@ class Terminal:
             }
             body, content_type = urlencode(form), "application/x-www-form-urlencoded"
         else:
-            event = {
-                "type": "app_mention",
-                "user": self.user_id,
-                "channel": CHANNEL_ID,
-                "ts": f"{time.time():.6f}",
-                "text": f"<@{self.slack.bot_user_id}> {line}",
-            }
+            event = self._mention(line)
             payload = {
                 "token": "unused",
                 "team_id": TEAM_ID,
@@ -205,6 +201,19 @@ class Terminal:
         shown.extend(self._new_posts())
         return shown
 
+    def _mention(self, line: str) -> dict[str, str]:
+        """A message mentioning the bot; `:reply …` continues the thread of the last question."""
+        thread_ts = None
+        if line.startswith(":reply"):
+            line, thread_ts = line[len(":reply") :].strip(), self.thread_ts
+        text = f"<@{self.slack.bot_user_id}> {line}"
+        ts = self.slack.add_message(CHANNEL_ID, text, user=self.user_id, thread_ts=thread_ts)
+        self.thread_ts = thread_ts or ts
+        event = {"type": "app_mention", "user": self.user_id, "channel": CHANNEL_ID, "ts": ts, "text": text}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return event
+
     def _new_posts(self) -> list[str]:
         """What the bot posted since the last line; a message updated meanwhile is shown once, as it ended."""
         calls = [c for c in self.slack.calls[self.seen :] if c.method in SHOWN_METHODS and not c.failed]
@@ -219,6 +228,8 @@ class Terminal:
                 continue
             ts = call.response.get("ts")
             last = final.get(str(ts)) if ts else None
+            if last is not None and call.args.get("thread_ts"):  # an update stays where the message is
+                last = dataclasses.replace(last, args={**last.args, "thread_ts": call.args["thread_ts"]})
             text = _render_call(last if last is not None else call)
             if text:
                 shown.append(text)
@@ -255,8 +266,8 @@ async def _run(as_email: str, database_url: str | None) -> int:
         await terminal.start()
         if interactive:
             print(
-                "Agent PM in your terminal. Type /pm help, or a question; `:as admin|you|outsider|guest`"
-                " changes who you are; Ctrl-D to leave."
+                "Agent PM in your terminal. Type /pm help, or a question (`:reply …` follows up in its "
+                "thread); `:as admin|you|outsider|guest` changes who you are; Ctrl-D to leave."
             )
         while True:
             if interactive:

@@ -11,7 +11,7 @@ from redis.asyncio import Redis as AsyncRedis
 from bot.enqueue import AfterAck
 from bot.identity import IdentityService
 from bot.jobqueue import CeleryQueue, make_celery
-from bot.notifier import SlackNotifier
+from bot.notifier import SlackNotifier, SlackThreads
 from bot.sender import SlackSender
 from core.cache import MemoryCache, RedisCache
 from core.config import Settings
@@ -97,6 +97,7 @@ def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Serv
         notifier=SlackNotifier(sender),
         queue=queue,
         search=SearchEngine(settings, db),
+        threads=SlackThreads(sender),
     )
     if isinstance(queue, InProcessQueue):
         queue.bind(jobs)

@@ -78,6 +78,7 @@ class SearchState(BaseModel):
     source: Literal["jira", "slack", "meeting"] | None = None
     since_days: int | None = None
     offset: int = Field(default=0, ge=0, le=1000)
+    similar: bool = False  # "Find similar issues" on a message: the query is the message's text
 
 
 class SearchPage(BaseModel):
@@ -89,10 +90,56 @@ class SearchPage(BaseModel):
     synced_at: datetime | None = None
 
 
+class Citation(BaseModel):
+    """A numbered source of an answer."""
+
+    number: int
+    title: str
+    url: str | None = None
+    key: str | None = None
+    source: str = "jira"
+    status: str | None = None
+    assignee: str | None = None
+    updated: datetime | None = None
+
+
+class Quote(BaseModel):
+    """An extractive answer's line: a passage quoted from one source."""
+
+    number: int
+    text: str
+
+
+class AnswerNotice(BaseModel):
+    """`/pm ask` and mentions: first a working indicator, then the answer that replaces it."""
+
+    kind: Literal["answer"] = "answer"
+    question: str
+    asked_by: str | None = None
+    working: bool = False
+    mode: Literal["llm", "extractive", "none"] | None = None
+    text: str = ""  # the LLM's answer, citing sources as [n]
+    quotes: list[Quote] = Field(default_factory=list)  # the extractive answer
+    citations: list[Citation] = Field(default_factory=list)
+    nearest: list[SearchHit] = Field(default_factory=list)  # when nothing relevant was found
+    note: str | None = None
+    public: bool = True  # posted where others read it: only what everyone there may see was used
+    echo_question: bool = False  # `/pm ask`: nobody saw the question, so the answer repeats it
+    synced_at: datetime | None = None
+    answer_id: int | None = None
+
+
+class AnswerVote(BaseModel):
+    """What a 👍/👎 button carries."""
+
+    answer_id: int = Field(ge=1)
+    vote: Literal[1, -1]
+
+
 class ErrorNotice(BaseModel):
     kind: Literal["error"] = "error"
     message: str
     error_id: str | None = None
 
 
-Notice = StatusReport | SyncReport | SearchPage | ErrorNotice
+Notice = StatusReport | SyncReport | SearchPage | AnswerNotice | ErrorNotice

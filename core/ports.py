@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.notices import Notice, ReplyTarget
@@ -34,6 +35,22 @@ class Notifier(Protocol):
 
     def update(self, target: ReplyTarget, ts: str, notice: Notice) -> None:
         """Replace a message posted by ``send`` (progress that keeps itself up to date)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    user: str | None
+    text: str
+    ts: str
+    from_bot: bool = False
+
+
+class ThreadReader(Protocol):
+    """Reads a Slack thread, so a follow-up question is understood in its conversation."""
+
+    def replies(self, channel: str, thread_ts: str, limit: int) -> list[ThreadMessage]:
+        """The thread's messages, oldest first (the root included), at most ``limit`` of the latest."""
         ...
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Task
 
-from bot.notifier import SlackNotifier
+from bot.notifier import SlackNotifier, SlackThreads
 from bot.sender import SlackSender
 from core.config import load_settings
 from core.db.session import Database, make_engine
@@ -32,12 +32,14 @@ def job_context(*, reset: bool = False) -> JobContext:
         settings = load_settings()
         queue = CeleryQueue(make_celery(settings), settings)
         db = Database(make_engine(settings))
+        sender = SlackSender(settings.slack_bot_token, settings.slack_api_url)
         _context = JobContext(
             settings=settings,
             db=db,
-            notifier=SlackNotifier(SlackSender(settings.slack_bot_token, settings.slack_api_url)),
+            notifier=SlackNotifier(sender),
             queue=queue,
             search=SearchEngine(settings, db),
+            threads=SlackThreads(sender),
         )
     return _context
 

@@ -83,16 +83,21 @@ class Registrar:
         return register
 
     def event(
-        self, event_type: str, access: Access | None, manifest_name: str | None = None
+        self,
+        event_type: str,
+        access: Access | None,
+        manifest_name: str | None = None,
+        matchers: list[Callable[..., Any]] | None = None,
     ) -> Callable[[F], F]:
-        """``access=None`` only for events no person sends (install lifecycle)."""
+        """``access=None`` only for events no person sends (install lifecycle). Matchers run before the
+        guard, so a bot's own messages are skipped rather than refused."""
         name = manifest_name or event_type
         self.surface.events.add(name)
         self.surface.access[f"event:{name}"] = access
 
         def register(fn: F) -> F:
             middleware = self.guard(access) if access is not None else []
-            self.app.event(event_type, middleware=middleware)(fn)
+            self.app.event(event_type, matchers=matchers, middleware=middleware)(fn)
             return fn
 
         return register

@@ -94,6 +94,22 @@ def register(reg: Registrar) -> None:
         target = ReplyTarget(user_id=body["user"]["id"], response_url=body.get("response_url"))
         services.after_ack.submit(JOB, job_payload(state, context["identity"], target), respond)
 
+    @reg.shortcut(ids.SHORTCUT_FIND_SIMILAR, access)
+    async def similar(
+        ack: AsyncAck, respond: AsyncRespond, shortcut: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        text = " ".join(str((shortcut.get("message") or {}).get("text") or "").split())
+        if not text:
+            raise InvalidInput("That message has no text to compare with issues.")
+        state = SearchState(q=text[:1000], source="jira", similar=True)
+        await ack()
+        user_id = (shortcut.get("user") or {}).get("id")
+        channel_id = (shortcut.get("channel") or {}).get("id")
+        target = ReplyTarget(
+            user_id=user_id, channel_id=channel_id, response_url=shortcut.get("response_url")
+        )
+        services.after_ack.submit(JOB, job_payload(state, context["identity"], target), respond)
+
     @reg.action(ids.ACTION_SEARCH_SHARE, access)
     async def share(
         ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], context: dict[str, Any]

@@ -42,3 +42,21 @@ def section(text: str, block_id: str | None = None) -> dict[str, object]:
 
 def context(text: str) -> dict[str, object]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
+
+
+def split_text(text: str, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at paragraph, line, sentence or word boundaries."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"))
+        if cut < limit // 2:
+            cut = max(window.rfind(". ") + 1, window.rfind(" "))
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces

@@ -35,12 +35,18 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 def search_message(page: SearchPage) -> dict[str, Any]:
     state = page.state
-    query = escape(clip(state.q, 200))
+    query = escape(clip(state.q, 80 if state.similar else 200))
     if not page.hits:
-        text = f"No results for “{query}”." if state.offset == 0 else f"No more results for “{query}”."
+        if state.similar:
+            text = "No similar issues found." if state.offset == 0 else "No more similar issues."
+        else:
+            text = f"No results for “{query}”." if state.offset == 0 else f"No more results for “{query}”."
         return {"text": text, "blocks": [section(text)]}
     first = state.offset + 1
-    header = f"Results {first}–{state.offset + len(page.hits)} for “{query}”"
+    what = "Issues similar to the message" if state.similar else "Results"
+    header = f"{what} {first}–{state.offset + len(page.hits)} for “{query}”"
+    if state.similar:
+        header = f"{what} “{query}” ({first}–{state.offset + len(page.hits)})"
     if page.shared_by:
         header = f"<@{page.shared_by}> shared search results for “{query}”"
     blocks: list[dict[str, Any]] = [section(f"*{header}*")]

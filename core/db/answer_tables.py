@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import Base, utcnow
@@ -22,12 +32,13 @@ class Answer(Base):
     team_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))  # the message that shows it
     asked_by: Mapped[str | None] = mapped_column(String(32))  # Slack user ID
     question: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text, default="")
-    mode: Mapped[str] = mapped_column(String(16))  # llm | extractive | none
+    mode: Mapped[str] = mapped_column(String(16))  # pending | llm | extractive | none | error
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    request_id: Mapped[str | None] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(32), index=True)  # a retried job finds its answer
 
 
 class AnswerFeedback(Base):

@@ -9,6 +9,7 @@ from typing import Any
 from core.jira.jobs import sync_all, sync_project, sync_with_progress
 from core.jobs.context import JobContext
 from core.notices import ReplyTarget
+from core.search.answer_jobs import answer_question
 from core.search.jobs import index_documents, search_page
 from core.status import build_status
 
@@ -51,6 +52,7 @@ CATALOG: dict[str, JobSpec] = {
         JobSpec("agentpm.jira.sync_all", sync_all, queue="sync", soft_time_limit=60, time_limit=90),
         JobSpec("agentpm.jira.sync", sync_with_progress, "sync", SYNC_SOFT_LIMIT, SYNC_HARD_LIMIT),
         JobSpec("agentpm.search.page", search_page, soft_time_limit=20, time_limit=30),
+        JobSpec("agentpm.answer.ask", answer_question, soft_time_limit=60, time_limit=90),
         JobSpec("agentpm.search.index", index_documents, "index", SYNC_SOFT_LIMIT, SYNC_HARD_LIMIT),
     )
 }

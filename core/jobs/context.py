@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core.config import Settings
 from core.db.session import Database
-from core.ports import JobQueue, Notifier
+from core.ports import JobQueue, Notifier, ThreadReader
 from core.search.engine import SearchEngine
 
 
@@ -17,3 +17,4 @@ class JobContext:
     notifier: Notifier
     queue: JobQueue
     search: SearchEngine | None = None
+    threads: ThreadReader | None = None

@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('team_id', sa.String(length=32), nullable=True),
     sa.Column('channel_id', sa.String(length=32), nullable=True),
     sa.Column('thread_ts', sa.String(length=32), nullable=True),
+    sa.Column('message_ts', sa.String(length=32), nullable=True),
     sa.Column('asked_by', sa.String(length=32), nullable=True),
     sa.Column('question', sa.Text(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
@@ -37,6 +38,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.create_index('ix_answers_channel_thread', ['channel_id', 'thread_ts'], unique=False)
+        batch_op.create_index(batch_op.f('ix_answers_request_id'), ['request_id'], unique=False)
 
     op.create_table('answer_feedback',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -62,6 +64,7 @@ def downgrade() -> None:
 
     op.drop_table('answer_feedback')
     with op.batch_alter_table('answers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_answers_request_id'))
         batch_op.drop_index('ix_answers_channel_thread')
 
     op.drop_table('answers')

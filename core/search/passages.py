@@ -1,0 +1,104 @@
+"""Which passage of a found document speaks to the question, and how relevant it is.
+
+Search ranks documents; an answer needs the passage that matters and a yes/no on relevance, so an answer is
+never built from the merely nearest documents. With embeddings, relevance is the best chunk's cosine
+similarity to the question; without, the share of the question's words the document contains.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db.models import Chunk, Document
+from core.search.chunks import chunk_document
+from core.search.embed import Embedder
+from core.search.text import query_terms
+
+# MiniLM and OpenAI's embedding models put unrelated short texts below ~0.2 and passages on the asked topic
+# above ~0.4; 0.3 keeps "nothing relevant" honest without dropping a paraphrase.
+RELEVANT_COSINE = 0.30
+RELEVANT_TERM_SHARE = 0.5
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+QUOTE_CHARS = 300
+MIN_SENTENCE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Passage:
+    document_id: int
+    text: str
+    relevance: float
+    relevant: bool
+
+
+def best_passages(
+    session: Session, document_ids: list[int], question: str, embedder: Embedder | None
+) -> dict[int, Passage]:
+    """The best passage of each document for ``question``, with its relevance."""
+    if not document_ids:
+        return {}
+    if embedder is not None:
+        found = _by_vectors(session, document_ids, question, embedder)
+        if found:
+            return found
+    return _by_terms(session, document_ids, question)
+
+
+def _by_vectors(
+    session: Session, document_ids: list[int], question: str, embedder: Embedder
+) -> dict[int, Passage]:
+    rows = session.execute(
+        select(Chunk.document_id, Chunk.text, Chunk.vector).where(
+            Chunk.document_id.in_(document_ids), Chunk.model == embedder.name
+        )
+    ).all()
+    if not rows:
+        return {}
+    query = embedder.embed([question[:2000]])[0]
+    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    scores = matrix @ query
+    best: dict[int, Passage] = {}
+    for (document_id, text, _), score in zip(rows, scores, strict=True):
+        current = best.get(document_id)
+        if current is None or score > current.relevance:
+            passage = text.split("\n", 1)[1] if "\n" in text else text  # chunks start with the title
+            best[document_id] = Passage(document_id, passage, float(score), float(score) >= RELEVANT_COSINE)
+    return best
+
+
+def _by_terms(session: Session, document_ids: list[int], question: str) -> dict[int, Passage]:
+    terms = set(query_terms(question))
+    best: dict[int, Passage] = {}
+    for document in session.scalars(select(Document).where(Document.id.in_(document_ids))):
+        chunks = [
+            c.split("\n", 1)[1] if "\n" in c else c for c in chunk_document(document.title, document.body)
+        ]
+        words = set(query_terms(document.title + "\n" + document.body, limit=100_000))
+        share = len(terms & words) / len(terms) if terms else 0.0
+        passage = max(chunks, key=lambda c: len(terms & set(query_terms(c, limit=100_000))))
+        best[document.id] = Passage(document.id, passage, share, share >= RELEVANT_TERM_SHARE)
+    return best
+
+
+def quote(passage: str, question: str, sentences: int = 2) -> str:
+    """The passage's sentences that share most words with the question (in their order), clipped."""
+    # Sentences of a few words or more: headings and markup leftovers ("h3.", "----") say nothing.
+    parts = [p.strip() for p in _SENTENCE_END.split(passage) if len(p.split()) >= MIN_SENTENCE_WORDS]
+    if not parts:
+        return _clip(passage.strip())
+    terms = set(query_terms(question))
+    scored = [(len(terms & set(query_terms(p, limit=1000))), -i, i) for i, p in enumerate(parts)]
+    chosen = sorted(i for score, _, i in sorted(scored, reverse=True)[:sentences] if score > 0)
+    if not chosen:
+        chosen = [0]
+    return _clip(" ".join(parts[i] for i in chosen))
+
+
+def _clip(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1].rstrip() + "…"
