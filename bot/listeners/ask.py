@@ -104,7 +104,10 @@ def register(reg: Registrar) -> None:
         )  # fmt: skip
         submit(request, None)
 
-    @reg.event(ids.EVENT_MESSAGE, access, manifest_name="message.im", matchers=[is_direct_message])
+    async def direct_message(event: dict[str, Any]) -> bool:
+        return is_direct_message(event)
+
+    @reg.event(ids.EVENT_MESSAGE, access, manifest_name="message.im", matchers=[direct_message])
     async def direct(event: dict[str, Any], context: dict[str, Any]) -> None:
         question = question_of(event.get("text"), context.get("bot_user_id"))
         in_thread = event.get("thread_ts")

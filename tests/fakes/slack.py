@@ -110,3 +110,21 @@ class SlackRequests:
         }
         body = urlencode({"payload": json.dumps(payload)})
         return body, self.headers(body, "application/x-www-form-urlencoded")
+
+    def message_shortcut(
+        self, callback_id: str, text: str, *, user_id: str = USER_ID, channel_id: str = CHANNEL_ID
+    ) -> tuple[str, dict[str, str]]:
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "team": {"id": TEAM_ID},
+            "user": {"id": user_id, "team_id": TEAM_ID},
+            "channel": {"id": channel_id, "name": "general"},
+            "api_app_id": "A0TEST",
+            "trigger_id": uuid.uuid4().hex,
+            "message_ts": "1700000000.000100",
+            "message": {"type": "message", "user": "U0SOMEONE", "ts": "1700000000.000100", "text": text},
+            "response_url": self.slack.new_response_url(),
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.headers(body, "application/x-www-form-urlencoded")

@@ -80,6 +80,35 @@ REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] 
     f"action:{ids.ACTION_SEARCH_SHARE}": lambda requests, user_id: requests.block_action(
         ids.ACTION_SEARCH_SHARE, '{"q": "checkout"}', user_id=user_id
     ),
+    "command:ask": command("ask who owns checkout?"),
+    "event:app_mention": lambda requests, user_id: requests.event(
+        {
+            "type": "app_mention",
+            "user": user_id,
+            "channel": "C0TEST",
+            "ts": "1.000100",
+            "text": "<@U0AGENTPM> hi?",
+        }
+    ),
+    "event:message.im": lambda requests, user_id: requests.event(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "user": user_id,
+            "channel": "D0X",
+            "ts": "1.2",
+            "text": "hi?",
+        }
+    ),
+    f"action:{ids.ACTION_ANSWER_HELPFUL}": lambda requests, user_id: requests.block_action(
+        ids.ACTION_ANSWER_HELPFUL, '{"answer_id": 1, "vote": 1}', user_id=user_id
+    ),
+    f"action:{ids.ACTION_ANSWER_UNHELPFUL}": lambda requests, user_id: requests.block_action(
+        ids.ACTION_ANSWER_UNHELPFUL, '{"answer_id": 1, "vote": -1}', user_id=user_id
+    ),
+    f"shortcut:{ids.SHORTCUT_FIND_SIMILAR}": lambda requests, user_id: requests.message_shortcut(
+        ids.SHORTCUT_FIND_SIMILAR, "checkout is flaky", user_id=user_id
+    ),
     "command:admin": command("admin users"),
     "command:connect": command("connect jira"),
     "command:disconnect": command("disconnect jira"),

@@ -22,11 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_YET_BUILT: dict[str, str] = {
     f"shortcut:{ids.SHORTCUT_CREATE_JIRA_ISSUE}": "Jira from Slack",
     f"shortcut:{ids.SHORTCUT_NEW_JIRA_ISSUE}": "Jira from Slack",
-    f"shortcut:{ids.SHORTCUT_FIND_SIMILAR}": "search",
     f"shortcut:{ids.SHORTCUT_ADD_TODO}": "TODOs",
     "event:app_home_opened": "App Home",
-    "event:app_mention": "answers",
-    "event:message.im": "answers",
     "event:link_shared": "unfurls",
     "event:message.channels": "channel indexing",
     "event:message.groups": "channel indexing",
