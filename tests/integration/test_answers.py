@@ -18,6 +18,7 @@ from bot import ids
 from core.db.answer_tables import Answer, AnswerFeedback
 from core.demo import load_demo
 from core.jobs.inprocess import InProcessQueue
+from core.search.indexer import index_pending
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.slack import CHANNEL_ID, LocalSlack
 from tests.integration.harness import Running, bot_settings, running_bot
@@ -258,3 +259,15 @@ async def test_a_long_answer_is_split_into_thread_messages(llm_bot: Running, llm
         assert len(blocks) <= 50
         assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
     assert ids.BLOCK_ANSWER_FEEDBACK in blocks_text(rest[-1].args)  # the buttons close the answer
+
+
+async def test_with_embeddings_relevance_comes_from_the_passages(bot: Running) -> None:
+    engine = bot.bot.services.jobs.search
+    assert engine is not None
+    index_pending(bot.bot.services.db, engine.embedder)
+    await bot.command("ask who owns the load test?")
+    await bot.command("ask kubernetes cluster upgrade plan")
+    await bot.drain()
+    first, second = (c.response["ts"] for c in bot.slack.calls_to("chat.postMessage"))
+    assert "PAY-23" in final_text(bot.slack, first)
+    assert "I found nothing that answers this" in final_text(bot.slack, second)
