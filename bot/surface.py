@@ -18,6 +18,7 @@ class Surface:
     events: set[str] = field(default_factory=set)
     actions: set[str] = field(default_factory=set)
     views: set[str] = field(default_factory=set)
+    options: set[str] = field(default_factory=set)
     commands: set[str] = field(default_factory=set)
     access: dict[str, Access | None] = field(default_factory=dict)
 

@@ -136,6 +136,32 @@ class AnswerVote(BaseModel):
     vote: Literal[1, -1]
 
 
+class IssueMove(BaseModel):
+    id: str
+    name: str
+    to_status: str | None = None
+
+
+class IssueCard(BaseModel):
+    """A Jira issue as a link unfurl shows it, with what can be done to it."""
+
+    key: str
+    url: str
+    summary: str
+    status: str | None = None
+    assignee: str | None = None
+    priority: str | None = None
+    updated: datetime | None = None
+    transitions: list[IssueMove] = Field(default_factory=list)
+
+
+class IssueRef(BaseModel):
+    """What an unfurl's buttons carry: the issue, and the link that was unfurled (to refresh it)."""
+
+    key: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,254}-[0-9]{1,12}$")
+    url: str = Field(max_length=1000)
+
+
 class ErrorNotice(BaseModel):
     kind: Literal["error"] = "error"
     message: str

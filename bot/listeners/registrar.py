@@ -72,6 +72,17 @@ class Registrar:
 
         return register
 
+    def options(self, action_id: str, access: Access) -> Callable[[F], F]:
+        """Typeahead for an external select (Slack's ``block_suggestion``)."""
+        self.surface.options.add(action_id)
+        self.surface.access[f"options:{action_id}"] = access
+
+        def register(fn: F) -> F:
+            self.app.options(action_id, middleware=self.guard(access))(fn)
+            return fn
+
+        return register
+
     def shortcut(self, callback_id: str, access: Access) -> Callable[[F], F]:
         self.surface.shortcuts.add(callback_id)
         self.surface.access[f"shortcut:{callback_id}"] = access

@@ -36,3 +36,15 @@ def project_members(session: Session, project_key: str) -> list[int]:
     return list(
         session.scalars(select(ProjectMember.user_id).where(ProjectMember.project_key == project_key))
     )
+
+
+def hidden_projects(session: Session, user_id: int | None, is_admin: bool) -> set[str]:
+    """Restricted projects this person may not see (none for ADMINs)."""
+    if is_admin:
+        return set()
+    member_of = select(ProjectMember.project_key).where(ProjectMember.user_id == (user_id or -1))
+    return set(
+        session.scalars(
+            select(Project.key).where(Project.restricted.is_(True), Project.key.not_in(member_of))
+        )
+    )
