@@ -60,6 +60,20 @@ def require_schema(settings: Settings) -> None:
         engine.dispose()
 
 
+def require_vector_dimension(settings: Settings) -> None:
+    """`serve`, `socket` and `worker` refuse to start when the vector index and the model differ in size."""
+    from core.db.session import Database, make_engine
+    from core.search.engine import SearchEngine
+
+    db = Database(make_engine(settings))
+    try:
+        SearchEngine(settings, db).check_dimension()
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    finally:
+        db.dispose()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Agent PM: Jira, search, TODOs and digests in Slack."""
@@ -78,6 +92,7 @@ def serve(host: str, port: int) -> None:
 
     settings = settings_or_exit()
     require_schema(settings)
+    require_vector_dimension(settings)
     bot = build_app(build_services(settings))
     click.echo(f"agentpm: serving on http://{host}:{port} (Slack: POST /slack/events)", err=True)
     web.run_app(build_web_app(bot), host=host, port=port, print=None, access_log=None)
@@ -98,6 +113,7 @@ def socket() -> None:
     if not settings.slack_app_token:
         fail("SLACK_APP_TOKEN is required for Socket Mode", 2)
     require_schema(settings)
+    require_vector_dimension(settings)
     bot = build_app(build_services(settings))
 
     async def run() -> None:
@@ -126,6 +142,7 @@ def worker(ctx: click.Context, concurrency: int | None) -> None:
     if not settings.broker_url:
         fail("REDIS_URL (or CELERY_BROKER_URL) is required for a worker", 2)
     require_schema(settings)
+    require_vector_dimension(settings)
     args = ["worker", "-Q", ",".join(QUEUES), "--loglevel", "INFO", "-n", "agentpm@%h"]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
@@ -211,7 +228,7 @@ def status(as_json: bool) -> None:
     import asyncio
 
     from bot.wiring import build_services
-    from core.status import build_status, status_json
+    from core.status import build_status, external_vectors, status_json
 
     settings = settings_or_exit()
     require_schema(settings)
@@ -226,6 +243,7 @@ def status(as_json: bool) -> None:
                 session,
                 index_backend="pinecone" if settings.pinecone_api_key else "local",
                 pending_jobs=pending,
+                vectors=external_vectors(services.jobs.search),
             )
     finally:
         asyncio.run(services.aclose())
@@ -314,15 +332,21 @@ def search(query: str | None, top: int, as_email: str | None, as_json: bool, bat
 
 
 @main.command()
-def reindex() -> None:
+@click.option(
+    "--re-embed", is_flag=True, help="Embed every document anew (default: push the stored vectors again)."
+)
+def reindex(re_embed: bool) -> None:
     """Rebuild the vector index from the database (idempotent; the database is the source of truth)."""
     from core.db.session import Database, make_engine
+    from core.errors import AgentPMError
+    from core.locks import single_flight
     from core.search.engine import SearchEngine
     from core.search.indexer import IndexProgress
     from core.search.indexer import reindex as rebuild
 
     settings = settings_or_exit()
     require_schema(settings)
+    require_vector_dimension(settings)
     db = Database(make_engine(settings))
     tty = sys.stderr.isatty()
 
@@ -333,12 +357,21 @@ def reindex() -> None:
 
     try:
         engine = SearchEngine(settings, db)
-        done = rebuild(db, engine.embedder, progress=show)
+        with single_flight(db, "search-index") as held:
+            if not held:
+                fail("another indexer is running (the index job or a reindex); try again when it is done")
+            done = rebuild(db, engine.embedder, index=engine.index, re_embed=re_embed, progress=show)
+    except AgentPMError as exc:
+        fail(f"reindex stopped: {exc}; run it again")
     finally:
         db.dispose()
     if tty:
         click.echo("", err=True)
-    click.echo(f"indexed {done.documents} documents as {done.chunks} chunks in {done.seconds:.1f} s")
+    removed = f"; removed {done.removed} stale vectors" if done.removed else ""
+    click.echo(
+        f"indexed {done.documents} documents as {done.chunks} chunks in {done.seconds:.1f} s "
+        f"({done.embedded} embedded, {engine.index.backend} index{removed})"
+    )
 
 
 @main.group()

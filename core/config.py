@@ -111,10 +111,14 @@ class Settings(BaseSettings):
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     agentpm_embedding_model: str = "text-embedding-3-small"
+    # Shorter vectors from text-embedding-3 models (e.g. to match an existing index); unset: the model's own.
+    agentpm_embedding_dimensions: int | None = Field(default=None, ge=1, le=20000)
     agentpm_chat_model: str = "gpt-4o-mini"
 
     pinecone_api_key: str | None = None
     pinecone_index_host: str | None = None
+    # One namespace per deployment: documents are not per Slack workspace (see core/search/pinecone_index.py).
+    pinecone_namespace: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     agentpm_allowed_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     agentpm_bootstrap_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -9,7 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db.models import Chunk, Document, JiraIssue, Project, SyncState
+from core.errors import AgentPMError
+from core.logging import get_logger
 from core.notices import ProjectStatus, StatusReport
+from core.search.engine import SearchEngine
+
+log = get_logger(__name__)
 
 SOURCES = ("jira", "slack", "meeting")
 
@@ -26,7 +31,9 @@ def build_status(
     *,
     index_backend: Literal["local", "pinecone"] = "local",
     pending_jobs: int | None = None,
+    vectors: int | None = None,
 ) -> StatusReport:
+    """``vectors``: the external index's own count; without it, the stored chunks are counted."""
     issue_counts = dict(
         session.execute(
             select(JiraIssue.project_key, func.count())
@@ -50,7 +57,8 @@ def build_status(
             )
         )
     doc_counts = dict(session.execute(select(Document.source, func.count()).group_by(Document.source)).all())
-    vectors = session.scalar(select(func.count()).select_from(Chunk))
+    if vectors is None:
+        vectors = session.scalar(select(func.count()).select_from(Chunk))
     return StatusReport(
         projects=projects,
         documents={source: int(doc_counts.get(source, 0)) for source in SOURCES},
@@ -59,6 +67,17 @@ def build_status(
         pending_jobs=pending_jobs,
         generated_at=datetime.now(UTC),
     )
+
+
+def external_vectors(search: SearchEngine | None) -> int | None:
+    """Pinecone's count for this deployment's namespace; None for the local index (or Pinecone down)."""
+    if search is None or not search.settings.pinecone_api_key:
+        return None
+    try:
+        return search.index.count()
+    except AgentPMError as exc:  # status still shows what is synced; the chunk count stands in
+        log.warning("status.vectors_uncounted", error=str(exc))
+        return None
 
 
 def status_json(report: StatusReport) -> dict[str, Any]:

@@ -181,6 +181,20 @@ class Credential(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class VectorDeletion(Base):
+    """Outbox: a deleted document whose vectors an external index (Pinecone) must drop.
+
+    Written by a trigger on ``documents`` (migration 0008), so every delete, whatever code runs it, is
+    recorded in the delete's own transaction; the index job drops the vectors, then the rows.
+    """
+
+    __tablename__ = "vector_deletions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = mapped_column(Integer)  # no foreign key: the document is gone
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # The OAuth install tables are part of the same schema (and of the drift check).
 from core.db import slack_tables  # noqa: E402, F401
 from core.db import answer_tables  # noqa: E402, F401

@@ -11,7 +11,7 @@ from core.jobs.context import JobContext
 from core.notices import ReplyTarget
 from core.search.answer_jobs import answer_question
 from core.search.jobs import index_documents, search_page
-from core.status import build_status
+from core.status import build_status, external_vectors
 
 JobFunction = Callable[[JobContext, dict[str, Any]], None]
 
@@ -37,6 +37,7 @@ def report_status(ctx: JobContext, payload: dict[str, Any]) -> None:
             session,
             index_backend="pinecone" if ctx.settings.pinecone_api_key else "local",
             pending_jobs=ctx.queue.pending(),
+            vectors=external_vectors(ctx.search),
         )
     ctx.notifier.send(target, report)
 

@@ -35,7 +35,7 @@ def index_documents(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
     with single_flight(ctx.db, "search-index") as held:
         if held:
-            index_pending(ctx.db, ctx.search.embedder)
+            index_pending(ctx.db, ctx.search.embedder, index=ctx.search.index)
 
 
 def search_page(ctx: JobContext, payload: dict[str, Any]) -> None:
