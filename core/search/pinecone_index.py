@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from core.config import Settings
+from core.config import ConfigError, Settings
 from core.errors import AgentPMError, Retryable
 from core.search.chunks import MAX_CHUNKS
 from core.search.vectors import ChunkKey, ChunkVector, DenseHit, Vector
@@ -105,7 +105,7 @@ class PineconeVectorIndex:
     @classmethod
     def from_settings(cls, settings: Settings) -> PineconeVectorIndex:
         if not settings.pinecone_api_key or not settings.pinecone_index_host:
-            raise VectorIndexError("PINECONE_API_KEY and PINECONE_INDEX_HOST are both needed")
+            raise ConfigError("PINECONE_INDEX_HOST is missing while PINECONE_API_KEY is set")
         return cls(settings.pinecone_api_key, settings.pinecone_index_host, settings.pinecone_namespace)
 
     def _stats(self) -> Any:
@@ -164,9 +164,6 @@ class PineconeVectorIndex:
         stale = [i for i in self._ids(prefix="doc") if i not in wanted and parse_vector_id(i) is not None]
         self._delete_ids(stale)
         return len(stale)
-
-    def close(self) -> None:
-        self._index.close()
 
     def _ids(self, prefix: str) -> list[str]:
         with _translated("list"):

@@ -11,6 +11,7 @@ from core.config import ConfigError, Settings
 from core.db.models import Chunk, Document
 from core.db.session import Database
 from core.search.dimensions import check_index_dimension, embedding_spec
+from core.search.engine import SearchEngine
 from core.search.pinecone_index import (
     MAX_UPSERT_BYTES,
     chunk_metadata,
@@ -101,6 +102,12 @@ def test_a_size_mismatch_is_one_line_of_configuration_error(db: Database) -> Non
     assert "\n" not in str(raised.value)
     assert "1536 dimensions" in str(raised.value)
     assert "makes 384" in str(raised.value)
+
+
+def test_pinecone_without_a_host_is_a_configuration_error(db: Database) -> None:
+    engine = SearchEngine(Settings(pinecone_api_key="pcsk_test_key_0123456789"), db)
+    with pytest.raises(ConfigError, match="PINECONE_INDEX_HOST is missing"):
+        engine.check_dimension()
 
 
 def test_the_local_index_leaves_out_excluded_projects_and_counts_its_model(db: Database) -> None:
