@@ -48,7 +48,8 @@ def test_try_runs_the_bot_in_a_terminal(sqlite_env: str) -> None:
     assert "*PAY* Payments Service: 24 issues" in out
     assert "*WEB* Customer Web App: 16 issues" in out
     assert "Did you mean `/pm status`?" in out
-    assert "nothing handles that yet" in out
+    assert "Extractive answer" in out  # "what is blocked?" is a question to the bot, answered with sources
+    assert "WEB-9: Login rate limit locks out" in out
     assert "Only Agent PM admins can do that." in out  # you are a USER
     assert "*ADMIN* @U0ADMIN admin@northwind.example" in out
     assert "only for members of your organisation's Google Workspace" in out
