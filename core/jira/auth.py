@@ -22,6 +22,16 @@ class JiraAuthError(AgentPMError):
     user_message = "Jira did not accept those credentials."
 
 
+class JiraCredentialRejected(JiraAuthError):
+    """A person's stored credential that Jira no longer accepts (revoked token, password change): only they
+    can fix it, so the message says how."""
+
+    user_message = (
+        "Jira no longer accepts your connected account (the token may have been revoked or expired). "
+        "Connect it again with `/pm connect jira`."
+    )
+
+
 class JiraUnavailable(Retryable):
     user_message = "Jira is not answering right now; please try again in a minute."
 

@@ -1,13 +1,14 @@
 """The Jira REST client: Cloud (v3, `search/jql` with `nextPageToken`) and Data Center (v2, `startAt`).
 
 One aiohttp session with explicit timeouts; 429/503 honour `Retry-After` with bounded, jittered backoff
-(tenacity); 401/403/404/400/410 become clear domain errors.
+(tenacity); 401/403/404/400/410 become clear domain errors. Callers that need finer errors (a write's field
+errors, a person's 403) pass ``errors=`` to ``request``; the sync does not, so its errors stay as they are.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -17,12 +18,15 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from core.config import Settings
 from core.errors import AgentPMError, InvalidInput
-from core.jira.auth import JiraAuthError, JiraUnavailable, auth_header
+from core.jira.auth import JiraAuthError, JiraCredentialRejected, JiraUnavailable, auth_header
 from core.logging import get_logger
 
 log = get_logger(__name__)
 
 Deployment = Literal["cloud", "datacenter"]
+# A caller's own mapping of a non-retryable 4xx: (status, body as parsed JSON or None) -> the error to raise,
+# or None for the default mapping.
+ErrorMap = Callable[[int, Any], AgentPMError | None]
 
 
 class JiraNotFound(AgentPMError):
@@ -42,6 +46,7 @@ class JiraConfig:
     timeout_seconds: float = 30.0
     attempts: int = 6
     max_backoff_seconds: float = 60.0
+    personal: bool = False  # a person's own credential: a 401 asks them to reconnect, not the operator
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JiraConfig:
@@ -88,9 +93,18 @@ class JiraClient:
         return min(self.config.max_backoff_seconds, backoff) + jitter
 
     async def request(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        errors: ErrorMap | None = None,
     ) -> Any:
-        """One call, retried on 429/503/connection errors; other failures mapped to domain errors."""
+        """One call, retried on 429/503/connection errors; other failures mapped to domain errors.
+
+        ``errors`` sees every non-retryable 4xx first and may return the error to raise instead.
+        """
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(JiraUnavailable),
             stop=stop_after_attempt(self.config.attempts),
@@ -99,10 +113,12 @@ class JiraClient:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._once(method, path, params=params, json=json)
+                return await self._once(method, path, params=params, json=json, errors=errors)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _once(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> Any:
+    async def _once(
+        self, method: str, path: str, *, params: dict[str, Any] | None, json: Any, errors: ErrorMap | None
+    ) -> Any:
         if self._session is None:
             raise RuntimeError("use JiraClient as an async context manager")
         self.requests_made += 1
@@ -112,13 +128,14 @@ class JiraClient:
                 if response.status < 300:
                     return await response.json(content_type=None)
                 body = await response.text()
-                await self._raise_for(response, body, path)
+                self._raise_for(response, body, path, errors)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise JiraUnavailable(f"Jira {path}: {type(exc).__name__}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    async def _raise_for(response: aiohttp.ClientResponse, body: str, path: str) -> None:
+    def _raise_for(
+        self, response: aiohttp.ClientResponse, body: str, path: str, errors: ErrorMap | None
+    ) -> None:
         status = response.status
         detail = _error_messages(body)
         if status in (429, 503) or status >= 500:
@@ -126,6 +143,11 @@ class JiraClient:
             retry_after = float(header) if header and header.replace(".", "", 1).isdigit() else None
             log.warning("jira.retry", path=path, status=status, retry_after=retry_after)
             raise JiraUnavailable(f"Jira {path} answered HTTP {status}", retry_after=retry_after)
+        mapped = errors(status, _json_or_none(body)) if errors is not None else None
+        if mapped is not None:
+            raise mapped
+        if status == 401 and self.config.personal:
+            raise JiraCredentialRejected()
         if status in (401, 403):
             raise JiraAuthError(f"Jira refused the service account's credentials (HTTP {status}).")
         if status == 404:
@@ -201,6 +223,15 @@ class JiraClient:
             else:
                 found.extend((await self.search_page(keys_in(batch), fields, len(batch))).issues)
         return found
+
+
+def _json_or_none(body: str) -> Any:
+    import json
+
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def _error_messages(body: str) -> str:
