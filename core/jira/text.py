@@ -330,7 +330,7 @@ def _wiki_prose(text: str) -> str:
     text = _IMAGE.sub("", text)
     text = _MENTION.sub(r"@\1", text)
     text = _LINK.sub(_link, text)
-    text = _BARE_LINK.sub(lambda m: m.group(1).removeprefix("^"), text)
+    text = _BARE_LINK.sub(lambda m: _shield(m.group(1).removeprefix("^")), text)
     text = _MONOSPACE.sub(r"\1", text)
     for _ in range(2):  # a second pass unwraps nested effects such as *_both_*
         for pattern in _EFFECT_PATTERNS:
@@ -358,5 +358,13 @@ def _link(match: re.Match[str]) -> str:
     elif target.startswith("^"):
         target = target[1:]
     if not text or text == target:
-        return target
-    return f"{text} ({target})" if target else text
+        return _shield(target)
+    return f"{text} ({_shield(target)})" if target else text
+
+
+_URL_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+
+
+def _shield(target: str) -> str:
+    """A link target's punctuation hidden like escapes, so ``http://x/-*a*`` keeps its stars and dashes."""
+    return _URL_PUNCTUATION.sub(lambda m: chr(0xE000 + ord(m.group())), target)
