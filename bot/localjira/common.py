@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from multidict import MultiMapping
+
 JsonDict = dict[str, Any]
 Flavour = Literal["cloud", "datacenter"]
 
@@ -51,11 +53,44 @@ class _Failure:
 
 
 class _JiraError(Exception):
-    """Raised by handlers; answered as ``{"errorMessages": [...], "errors": {}}`` like Jira does."""
+    """Raised by handlers; answered as ``{"errorMessages": [...], "errors": {field: message}}`` like Jira."""
 
-    def __init__(self, status: int, *messages: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        *messages: str,
+        headers: Mapping[str, str] | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(*messages)
         self.status, self.messages, self.headers = status, list(messages), dict(headers or {})
+        self.fields = dict(fields or {})
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """A handler's answer with a status other than 200 (201 created, 204 no content: ``payload`` None)."""
+
+    status: int
+    payload: Any = None
+
+
+@dataclass(frozen=True)
+class _Call:
+    method: str
+    version: str  # "2" or "3"
+    rest: str  # path after /rest/api/{version}/
+    query: MultiMapping[str]
+    body: Any
+    auth: str | None
+
+    def param(self, name: str) -> Any:
+        """A parameter from the JSON body of a POST, else from the query string."""
+        if self.method == "POST":
+            return self.body.get(name) if isinstance(self.body, dict) else None
+        if name == "fields" and name in self.query:
+            return ",".join(self.query.getall(name))
+        return self.query.get(name)
 
 
 def _bad_request(message: str) -> _JiraError:

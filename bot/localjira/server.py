@@ -19,7 +19,6 @@ from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
-from multidict import MultiMapping
 
 from bot.localjira.common import (
     _BULKFETCH_CAP,
@@ -33,33 +32,19 @@ from bot.localjira.common import (
     JiraRequest,
     JsonDict,
     _bad_request,
+    _Call,
     _epoch_ms,
     _Failure,
     _jira_time,
     _JiraError,
+    _Reply,
 )
 from bot.localjira.formats import _FieldSelection, _int_param, _strict, _v3_fields
 from bot.localjira.jql import _Jql, _JqlParser, _Query
+from bot.localjira.people import PeopleMixin
+from bot.localjira.workflow import WorkflowMixin
+from bot.localjira.writes import WritesMixin
 from bot.localserver import LocalServer
-
-
-@dataclass(frozen=True)
-class _Call:
-    method: str
-    version: str  # "2" or "3"
-    rest: str  # path after /rest/api/{version}/
-    query: MultiMapping[str]
-    body: Any
-    auth: str | None
-
-    def param(self, name: str) -> Any:
-        """A parameter from the JSON body of a POST, else from the query string."""
-        if self.method == "POST":
-            return self.body.get(name) if isinstance(self.body, dict) else None
-        if name == "fields" and name in self.query:
-            return ",".join(self.query.getall(name))
-        return self.query.get(name)
-
 
 # -- the server --------------------------------------------------------------------------------------
 
@@ -79,11 +64,12 @@ class _Index:
     by_number: list[tuple[int, str]] = field(default_factory=list)
 
 
-class LocalJira(LocalServer):
+class LocalJira(WritesMixin, PeopleMixin, WorkflowMixin, LocalServer):
     """A Jira REST emulation that records every request and can inject failures.
 
     ``accounts`` maps exact ``Authorization`` header values to the account ``/myself`` returns; ``None``
-    accepts any request. ``latency`` seconds are slept before each answer (benchmarks use 0.02).
+    accepts any request. ``latency`` seconds are slept before each answer (benchmarks use 0.02). Creating,
+    assigning, commenting and transitioning live in the mixins (writes, people, workflow).
     """
 
     def __init__(
@@ -120,6 +106,8 @@ class LocalJira(LocalServer):
         for index in self._index.values():
             index.by_updated.sort()
             index.by_number.sort()
+        self._init_people()
+        self._init_writes()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -258,14 +246,19 @@ class LocalJira(LocalServer):
                     body = json.loads(await request.text() or "null")
                 except ValueError as exc:
                     raise _bad_request("Unexpected character in the JSON request body.") from exc
-            status, payload = 200, self._dispatch(request, body)
+            payload = self._dispatch(request, body)
+            status, payload = (
+                (payload.status, payload.payload) if isinstance(payload, _Reply) else (200, payload)
+            )
         except _JiraError as exc:
             status, headers = exc.status, exc.headers
-            payload = {"errorMessages": exc.messages, "errors": {}}
+            payload = {"errorMessages": exc.messages, "errors": exc.fields}
         with self._lock:
             self._requests.append(
                 JiraRequest(request.method, request.path, dict(request.query), body, status)
             )
+        if status == 204:
+            return web.Response(status=204, headers=headers)
         return web.json_response(payload, status=status, headers=headers)
 
     def _dispatch(self, request: web.Request, body: Any) -> Any:
@@ -290,7 +283,7 @@ class LocalJira(LocalServer):
         if match is None or (match.group(1) == "3" and self.flavour == "datacenter"):
             raise _JiraError(404, f"null for uri: {request.url}")  # DC has no REST v3 at all
         call = _Call(request.method, match.group(1), match.group(2), request.query, body, auth)
-        handlers = self._routes.get(call.rest)
+        handlers = self._routes.get(call.rest) or self._item_routes(call.rest)
         if handlers is None and call.rest.startswith("issue/") and call.rest.count("/") == 1:
             handlers = {"GET": self._get_issue}
         if handlers is None:
@@ -315,6 +308,7 @@ class LocalJira(LocalServer):
             routes["project/search"] = {"GET": self._project_search}  # Cloud-only paginated listing
         else:
             routes["search"] = {"GET": self._dc_search, "POST": self._dc_search}
+        routes.update(self._write_routes())
         return routes
 
     # -- endpoints -------------------------------------------------------------------------------
@@ -451,10 +445,7 @@ class LocalJira(LocalServer):
     def _get_issue(self, call: _Call) -> JsonDict:
         fields = _FieldSelection.parse(call.param("fields"))
         with self._lock:
-            key = self._lookup(call.rest.split("/", 1)[1])
-            if key is None:
-                raise _JiraError(404, "Issue does not exist or you do not have permission to see it.")
-            return self._render(key, call.version, fields)
+            return self._render(self._existing(call, call.rest.split("/", 1)[1]), call.version, fields)
 
     # -- query evaluation ------------------------------------------------------------------------
 
