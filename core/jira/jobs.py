@@ -10,6 +10,7 @@ from typing import Any
 from core.errors import AgentPMError
 from core.jira import jql
 from core.jira.client import JiraClient, JiraConfig
+from core.jira.meta import sync_metadata
 from core.jira.sync import ProjectSync, SyncResult
 from core.jobs.context import JobContext
 from core.locks import single_flight
@@ -60,9 +61,18 @@ async def _run_locked(
             return SyncResult(project=key, outcome="skipped", error="another sync of this project is running")
         site = (ctx.settings.jira_base_url or "").rstrip("/")
         result = await ProjectSync(ctx.db, client, site).run(key, full=full, progress=progress)
+        await _metadata(ctx, client, key)
     if result.changed and ctx.search is not None:
         ctx.queue.enqueue(INDEX_JOB, {"project": key})  # embed what changed, on the index queue
     return result
+
+
+async def _metadata(ctx: JobContext, client: JiraClient, key: str) -> None:
+    """The create-issue modal's choices for this project; stale choices beat a failed issue sync."""
+    try:
+        await sync_metadata(ctx.db, client, [key])
+    except Exception as exc:  # any failure: the issues are stored, the old metadata stays
+        log.warning("jira.metadata_sync_failed", project=key, error=type(exc).__name__, detail=str(exc)[:200])
 
 
 def sync_all(ctx: JobContext, payload: dict[str, Any]) -> None:
