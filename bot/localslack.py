@@ -205,6 +205,11 @@ class LocalSlack(LocalServer):
         self._messages[(channel, ts)] = message
         return ts
 
+    def last_modal(self) -> JsonDict | None:
+        """The modal opened or updated most recently (what a person would be looking at)."""
+        modals = [v for v in self._views.values() if v.get("type") == "modal"]
+        return dict(modals[-1]) if modals else None
+
     # -- recording and failure injection ---------------------------------------------------------
 
     @property
@@ -377,6 +382,7 @@ class LocalSlack(LocalServer):
             raise _ApiError("invalid_arguments")
         view_id = view_id or f"V{next(self._ids):08d}"
         stored = {**view, "id": view_id, "team_id": self.team_id, "hash": f"{time.time():.6f}", **extra}
+        self._views.pop(view_id, None)  # the latest opened or updated view comes last
         self._views[view_id] = stored
         return {"view": dict(stored)}
 

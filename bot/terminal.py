@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -23,15 +24,19 @@ from aiohttp import web
 
 from bot.app import BotApp, build_app
 from bot.app import warm as warm_bot
+from bot.ids import SHORTCUT_CREATE_JIRA_ISSUE
 from bot.localjira import LocalJira
 from bot.localslack import LocalSlack, SlackCall, signed_headers
 from bot.server import build_web_app
+from bot.terminalforms import fill, parse_assignments
 from bot.textrender import render_message, render_view
 from bot.wiring import build_services
 from core.config import load_settings
 from core.db import schema
 from core.demo import demo_issues
+from core.errors import InvalidInput
 from core.jira.client import JiraClient, JiraConfig
+from core.jira.meta import sync_metadata
 from core.jira.sync import ProjectSync
 from core.jobs.inprocess import InProcessQueue
 from core.logging import configure_logging
@@ -112,6 +117,7 @@ class Terminal:
         async with JiraClient(JiraConfig.from_settings(settings)) as client:
             for project in ("PAY", "WEB"):
                 await ProjectSync(services.db, client, self.jira.base_url).run(project, full=True)
+            await sync_metadata(services.db, client, ["PAY", "WEB"])  # issue types and priorities
         if services.jobs.search is not None:  # embed the demo issues (a second or two) so search is hybrid
             await asyncio.to_thread(index_pending, services.db, services.jobs.search.embedder)
         self.bot = build_app(services)
@@ -167,22 +173,16 @@ class Terminal:
                 "trigger_id": uuid.uuid4().hex,
             }
             body, content_type = urlencode(form), "application/x-www-form-urlencoded"
+        elif line.startswith(":ticket"):
+            body, content_type = self._shortcut(line[len(":ticket") :].strip())
+        elif line.startswith(":submit"):
+            submitted = await self._submission(line[len(":submit") :].strip())
+            if isinstance(submitted, str):
+                return [submitted]
+            body, content_type = submitted
         else:
-            event = self._mention(line)
-            payload = {
-                "token": "unused",
-                "team_id": TEAM_ID,
-                "api_app_id": "A0TRY",
-                "type": "event_callback",
-                "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
-                "event_time": int(time.time()),
-                "event": event,
-            }
-            body, content_type = json.dumps(payload), "application/json"
-        async with self.http.post(
-            self.url, data=body, headers=signed_headers(self.signing_secret, body, content_type)
-        ) as resp:
-            status, answer = resp.status, await resp.text()
+            body, content_type = self._event(self._mention(line))
+        status, answer = await self._post(body, content_type)
         shown: list[str] = []
         if status == 404:
             shown.append("(nothing handles that yet; try /pm help)")
@@ -190,8 +190,7 @@ class Terminal:
             shown.append(f"(the bot answered HTTP {status})")
         elif answer.strip().startswith("{"):
             ack = json.loads(answer)
-            private = "(only visible to you) " if ack.get("response_type", "ephemeral") == "ephemeral" else ""
-            shown.append(private + render_message(ack))
+            shown.append(_render_ack(ack))
         elif answer.strip():
             shown.append(answer.strip())
         await self.bot.services.after_ack.drain()
@@ -200,6 +199,56 @@ class Terminal:
             await asyncio.to_thread(queue.drain, 60.0)
         shown.extend(self._new_posts())
         return shown
+
+    async def _post(self, body: str, content_type: str) -> tuple[int, str]:
+        if self.http is None:
+            raise RuntimeError("Terminal.start() was not called")
+        headers = signed_headers(self.signing_secret, body, content_type)
+        async with self.http.post(self.url, data=body, headers=headers) as resp:
+            return resp.status, await resp.text()
+
+    def _event(self, event: dict[str, str]) -> tuple[str, str]:
+        payload = {
+            "token": "unused", "team_id": TEAM_ID, "api_app_id": "A0TRY", "type": "event_callback",
+            "event_id": "Ev" + uuid.uuid4().hex[:10].upper(), "event_time": int(time.time()), "event": event,
+        }  # fmt: skip
+        return json.dumps(payload), "application/json"
+
+    def _interaction(self, payload: dict[str, Any]) -> tuple[str, str]:
+        payload = {"team": {"id": TEAM_ID}, "user": {"id": self.user_id, "team_id": TEAM_ID},
+                   "api_app_id": "A0TRY", **payload}  # fmt: skip
+        return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+    def _shortcut(self, text: str) -> tuple[str, str]:
+        """`:ticket <message>`: post the message, then use "Create Jira issue" on it."""
+        text = text or "Checkout shows a blank page after 3-D Secure on Safari"
+        ts = self.slack.add_message(CHANNEL_ID, text, user=self.user_id)
+        message = {"type": "message", "user": self.user_id, "ts": ts, "text": text}
+        return self._interaction({
+            "type": "message_action", "callback_id": SHORTCUT_CREATE_JIRA_ISSUE, "message": message,
+            "channel": {"id": CHANNEL_ID, "name": "general"}, "message_ts": ts,
+            "trigger_id": uuid.uuid4().hex, "response_url": self.slack.new_response_url(),
+        })  # fmt: skip
+
+    async def _submission(self, text: str) -> tuple[str, str] | str:
+        """`:submit field=value …`: submit the open modal, keeping what it prefilled."""
+        view = self.slack.last_modal()
+        if view is None or not view.get("callback_id"):
+            return "(no form is open; `:ticket <message>` or `/pm ticket` opens one)"
+
+        async def suggest(action_id: str, query: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+            payload = {"type": "block_suggestion", "action_id": action_id, "block_id": "b", "value": query,
+                       "view": {"id": view["id"], "type": "modal", "state": {"values": values}}}  # fmt: skip
+            status, answer = await self._post(*self._interaction(payload))
+            return list(json.loads(answer).get("options") or []) if status == 200 and answer else []
+
+        try:
+            values = await fill(view, parse_assignments(text), suggest)
+        except InvalidInput as exc:
+            return f"({exc.user_message})"
+        submitted = {k: view.get(k) for k in ("id", "type", "callback_id", "private_metadata", "hash")}
+        return self._interaction({"type": "view_submission", "trigger_id": uuid.uuid4().hex,
+                                  "view": {**submitted, "state": {"values": values}}})  # fmt: skip
 
     def _mention(self, line: str) -> dict[str, str]:
         """A message mentioning the bot; `:reply …` continues the thread of the last question."""
@@ -222,11 +271,16 @@ class Terminal:
         for call in calls:
             if call.method == "chat.update":
                 final[str(call.args.get("ts"))] = call
+            elif call.method == "views.update":
+                final[str(call.args.get("view_id"))] = call
+        opened = {str((c.response.get("view") or {}).get("id")) for c in calls if c.method == "views.open"}
         shown = []
         for call in calls:
-            if call.method == "chat.update":
+            if call.method == "chat.update" or (
+                call.method == "views.update" and str(call.args.get("view_id")) in opened
+            ):
                 continue
-            ts = call.response.get("ts")
+            ts = call.response.get("ts") or (call.response.get("view") or {}).get("id")
             last = final.get(str(ts)) if ts else None
             if last is not None and call.args.get("thread_ts"):  # an update stays where the message is
                 last = dataclasses.replace(last, args={**last.args, "thread_ts": call.args["thread_ts"]})
@@ -234,6 +288,17 @@ class Terminal:
             if text:
                 shown.append(text)
         return shown
+
+
+def _render_ack(ack: dict[str, Any]) -> str:
+    """What the bot answered right away: a message, or (to a form) errors or a new view."""
+    if ack.get("response_action") == "errors":
+        errors = "; ".join(f"{field}: {message}" for field, message in (ack.get("errors") or {}).items())
+        return f"(the form says: {errors})"
+    if ack.get("response_action") in ("update", "push") and isinstance(ack.get("view"), dict):
+        return "[modal]\n" + render_view(ack["view"])
+    private = "(only visible to you) " if ack.get("response_type", "ephemeral") == "ephemeral" else ""
+    return private + render_message(ack)
 
 
 def _render_call(call: SlackCall) -> str:
@@ -267,7 +332,9 @@ async def _run(as_email: str, database_url: str | None) -> int:
         if interactive:
             print(
                 "Agent PM in your terminal. Type /pm help, or a question (`:reply …` follows up in its "
-                "thread); `:as admin|you|outsider|guest` changes who you are; Ctrl-D to leave."
+                "thread). `:ticket <message>` uses \"Create Jira issue\" on a message and `:submit "
+                "field=value …` sends the open form; `:as admin|you|outsider|guest` changes who you are; "
+                "Ctrl-D to leave."
             )
         while True:
             if interactive:

@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from bot.localslack import LocalSlack, SlackCall, signed_headers
 
@@ -126,5 +126,69 @@ class SlackRequests:
             "message": {"type": "message", "user": "U0SOMEONE", "ts": "1700000000.000100", "text": text},
             "response_url": self.slack.new_response_url(),
         }
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.headers(body, "application/x-www-form-urlencoded")
+
+    def global_shortcut(self, callback_id: str, *, user_id: str = USER_ID) -> tuple[str, dict[str, str]]:
+        payload = {
+            "type": "shortcut",
+            "callback_id": callback_id,
+            "team": {"id": TEAM_ID},
+            "user": {"id": user_id, "team_id": TEAM_ID},
+            "api_app_id": "A0TEST",
+            "trigger_id": uuid.uuid4().hex,
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.headers(body, "application/x-www-form-urlencoded")
+
+    def options(
+        self, action_id: str, value: str, *, values: dict[str, Any] | None = None, user_id: str = USER_ID
+    ) -> tuple[str, dict[str, str]]:
+        """An external select's typeahead (``block_suggestion``) in a modal whose state is ``values``."""
+        payload = {
+            "type": "block_suggestion",
+            "action_id": action_id,
+            "block_id": "b",
+            "value": value,
+            "team": {"id": TEAM_ID},
+            "user": {"id": user_id, "team_id": TEAM_ID},
+            "api_app_id": "A0TEST",
+            "view": {"id": "V0MODAL", "type": "modal", "state": {"values": values or {}}},
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.headers(body, "application/x-www-form-urlencoded")
+
+    def view_submission_with(
+        self,
+        callback_id: str,
+        values: dict[str, dict[str, Any]],
+        private_metadata: str,
+        *,
+        user_id: str = USER_ID,
+    ) -> tuple[str, dict[str, str]]:
+        body, _ = self.view_submission(callback_id, values, user_id=user_id)
+        payload = json.loads(parse_qs(body)["payload"][0])
+        payload["view"]["private_metadata"] = private_metadata
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.headers(body, "application/x-www-form-urlencoded")
+
+    def unfurl_action(
+        self, action: dict[str, Any], *, message_ts: str, url: str, user_id: str = USER_ID,
+        channel_id: str = CHANNEL_ID,
+    ) -> tuple[str, dict[str, str]]:  # fmt: skip
+        """A click on a button or menu inside one of the bot's link unfurls."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user_id, "team_id": TEAM_ID},
+            "api_app_id": "A0TEST",
+            "trigger_id": uuid.uuid4().hex,
+            "channel": {"id": channel_id},
+            "container": {
+                "type": "message_attachment", "message_ts": message_ts, "channel_id": channel_id,
+                "is_app_unfurl": True, "app_unfurl_url": url,
+            },
+            "actions": [action],
+        }  # fmt: skip
         body = urlencode({"payload": json.dumps(payload)})
         return body, self.headers(body, "application/x-www-form-urlencoded")

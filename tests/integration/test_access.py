@@ -68,6 +68,12 @@ def jira_modal(requests: SlackRequests, user_id: str) -> tuple[str, dict[str, st
     return requests.view_submission(ids.VIEW_CONNECT_JIRA, values, user_id=user_id)
 
 
+def options_request(action_id: str) -> Callable[[SlackRequests, str], tuple[str, dict[str, str]]]:
+    return lambda requests, user_id: requests.options(action_id, "pa", user_id=user_id)
+
+
+ISSUE_REF = '{"key": "PAY-1", "url": "https://example.com/browse/PAY-1"}'
+
 # One request per registered surface entry; a new listener without a row here fails the coverage test.
 REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] = {
     "command:help": command("help"),
@@ -108,6 +114,57 @@ REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] 
     ),
     f"shortcut:{ids.SHORTCUT_FIND_SIMILAR}": lambda requests, user_id: requests.message_shortcut(
         ids.SHORTCUT_FIND_SIMILAR, "checkout is flaky", user_id=user_id
+    ),
+    "command:ticket": command("ticket Checkout is down"),
+    f"shortcut:{ids.SHORTCUT_CREATE_JIRA_ISSUE}": lambda requests, user_id: requests.message_shortcut(
+        ids.SHORTCUT_CREATE_JIRA_ISSUE, "checkout is down", user_id=user_id
+    ),
+    f"shortcut:{ids.SHORTCUT_NEW_JIRA_ISSUE}": lambda requests, user_id: requests.global_shortcut(
+        ids.SHORTCUT_NEW_JIRA_ISSUE, user_id=user_id
+    ),
+    **{
+        f"options:{action_id}": options_request(action_id)
+        for action_id in (
+            ids.ACTION_PICK_PROJECT,
+            ids.ACTION_PICK_ISSUE_TYPE,
+            ids.ACTION_PICK_PRIORITY,
+            ids.ACTION_PICK_ASSIGNEE,
+        )
+    },
+    f"view:{ids.VIEW_CREATE_ISSUE}": lambda requests, user_id: requests.view_submission(
+        ids.VIEW_CREATE_ISSUE, {}, user_id=user_id
+    ),
+    "event:link_shared": lambda requests, user_id: requests.event(
+        {
+            "type": "link_shared",
+            "user": user_id,
+            "channel": "C0TEST",
+            "message_ts": "1.1",
+            "links": [{"domain": "example.com", "url": "https://example.com/browse/PAY-1"}],
+        }
+    ),
+    f"action:{ids.ACTION_ISSUE_ASSIGN_ME}": lambda requests, user_id: requests.block_action(
+        ids.ACTION_ISSUE_ASSIGN_ME, ISSUE_REF, user_id=user_id
+    ),
+    f"action:{ids.ACTION_ISSUE_COMMENT}": lambda requests, user_id: requests.block_action(
+        ids.ACTION_ISSUE_COMMENT, ISSUE_REF, user_id=user_id
+    ),
+    f"action:{ids.ACTION_ISSUE_TRANSITION}": lambda requests, user_id: requests.unfurl_action(
+        {
+            "type": "static_select",
+            "action_id": ids.ACTION_ISSUE_TRANSITION,
+            "block_id": "issue_actions|PAY-1",
+            "selected_option": {"text": {"type": "plain_text", "text": "Start"}, "value": "21"},
+        },
+        message_ts="1.1",
+        url="https://example.com/browse/PAY-1",
+        user_id=user_id,
+    ),
+    f"view:{ids.VIEW_ISSUE_COMMENT}": lambda requests, user_id: requests.view_submission_with(
+        ids.VIEW_ISSUE_COMMENT,
+        {ids.BLOCK_COMMENT: {ids.ACTION_VALUE: {"value": "hi"}}},
+        '{"key": "PAY-1", "url": "https://example.com/browse/PAY-1"}',
+        user_id=user_id,
     ),
     "command:admin": command("admin users"),
     "command:connect": command("connect jira"),
