@@ -392,6 +392,7 @@ def sync_jira(projects: tuple[str, ...], full: bool) -> None:
     from core.errors import AgentPMError
     from core.jira.client import JiraClient, JiraConfig
     from core.jira.jql import valid_project_key
+    from core.jira.meta import sync_metadata
     from core.jira.sync import ProjectSync, SyncResult
     from core.locks import single_flight
 
@@ -424,6 +425,14 @@ def sync_jira(projects: tuple[str, ...], full: bool) -> None:
                         result = SyncResult(project=key, outcome="error", error=str(exc) or exc.user_message)
                     bar.done(result)
                     results.append(result)
+            synced = [r.project for r in results if r.outcome != "error"]
+            if synced:  # issue types and priorities for the create-issue form; the issues matter more
+                try:
+                    await sync_metadata(db, client, synced)
+                except AgentPMError as exc:
+                    click.echo(
+                        f"Jira metadata (issue types, priorities) not synced: {exc.user_message}", err=True
+                    )
         return results
 
     try:

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from core.config import Role, Settings
 from core.crypto import Vault
 from core.db.session import Database
-from core.errors import Forbidden, InvalidInput
+from core.errors import AgentPMError, Forbidden, InvalidInput
 from core.jira.acting import Actor, actor_for
 from core.jira.client import JiraClient, JiraConfig
 from core.jira.issues import (
@@ -97,7 +97,7 @@ async def card(db: Database, settings: Settings, key: str, *, public: bool = Tru
         issue = await get_issue(client, key)
         try:
             moves = await list_transitions(client, key)
-        except InvalidInput:
+        except AgentPMError:  # the card without its menu beats no card
             moves = []
     transitions = [IssueMove(id=t.id, name=t.name, to_status=t.to_status) for t in moves]
     return IssueCard(
@@ -121,14 +121,16 @@ async def assign_to_self(
                     "I could not tell which Jira account is yours: connect it with `/pm connect jira`."
                 )
             account = found[0].account_id
-        await assign_issue(client, key, account)
+        await assign_issue(client, key, account, on_behalf_of=None if actor.as_user else actor.on_behalf_of)
         await _store(db, client, settings, key)
         return await get_issue(client, key)
 
 
 async def move(db: Database, settings: Settings, actor: Actor, key: str, transition_id: str) -> IssueSummary:
     async with jira_as(actor) as client:
-        await transition_issue(client, key, transition_id)
+        await transition_issue(
+            client, key, transition_id, on_behalf_of=None if actor.as_user else actor.on_behalf_of
+        )
         await _store(db, client, settings, key)
         return await get_issue(client, key)
 
