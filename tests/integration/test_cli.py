@@ -58,6 +58,31 @@ def test_try_runs_the_bot_in_a_terminal(sqlite_env: str) -> None:
     assert "Traceback" not in out
 
 
+def test_try_creates_a_jira_issue_from_a_message(sqlite_env: str) -> None:
+    script = (
+        ":ticket Refunds to SEPA accounts fail with 502 since the deploy\n"
+        ":submit type=bug\n"  # issue types follow the project: none offered yet
+        ":submit priority=high\n"  # no project: the form says so
+        ":submit project=PAY type=bug priority=high\n"
+        "/pm ticket Add Apple Pay to checkout\n"
+        ":submit project=WEB type=story summary='Apple Pay in checkout'\n"
+        ":submit project=WEB colour=red\n"
+        "/pm search Apple Pay checkout\n"
+    )
+    result = CliRunner().invoke(main, ["try"], input=script)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "=== Create Jira issue ===" in out
+    assert "Possible duplicates" in out
+    assert "(Nothing matches type='bug'.)" in out
+    assert "issue_project: Choose a project." in out
+    assert "created PAY-25: Refunds to SEPA accounts fail with 502 since the deploy" in out
+    assert "created WEB-17: Apple Pay in checkout" in out
+    assert "This form has no colour" in out
+    assert "*1. WEB-17: Apple Pay in checkout" in out  # searchable at once
+    assert "Traceback" not in out
+
+
 def test_try_as_a_subprocess_reads_standard_input(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "try"],
