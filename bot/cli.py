@@ -63,6 +63,7 @@ def require_schema(settings: Settings) -> None:
 def require_vector_dimension(settings: Settings) -> None:
     """`serve`, `socket` and `worker` refuse to start when the vector index and the model differ in size."""
     from core.db.session import Database, make_engine
+    from core.errors import AgentPMError
     from core.search.engine import SearchEngine
 
     db = Database(make_engine(settings))
@@ -70,6 +71,8 @@ def require_vector_dimension(settings: Settings) -> None:
         SearchEngine(settings, db).check_dimension()
     except ConfigError as exc:
         fail(str(exc), 2)
+    except AgentPMError as exc:  # e.g. Pinecone refusing the key or not knowing the host
+        fail(f"the vector index cannot be used: {str(exc) or exc.user_message}", 2)
     finally:
         db.dispose()
 

@@ -28,6 +28,7 @@ from core.errors import AgentPMError, Retryable
 
 TIMEOUT_SECONDS = 10
 MAX_RETRIES = 2
+REPLY_PAGES = 5  # at most 1,000 messages of a thread are read for context
 
 
 def sync_retry_handlers() -> list[RetryHandler]:
@@ -115,12 +116,22 @@ class SlackSender:
             raise SlackSendError(f"response_url answered HTTP {response.status_code}: {response.body[:100]}")
 
     def replies(self, channel: str, thread_ts: str, limit: int) -> list[dict[str, Any]]:
-        """A thread's messages, oldest first: the latest ``limit`` (one page of up to 200 is plenty)."""
-        data = self._call(
-            "conversations.replies", read=True, channel=channel, ts=thread_ts, limit=min(200, limit * 4)
-        )
-        messages = data.get("messages") or []
-        return [m for m in messages if isinstance(m, dict)]
+        """A thread's latest ``limit`` messages, oldest first. Slack pages from the root onwards, so a long
+        thread is followed for a few pages and its tail kept, with the root (it says what it is about)."""
+        messages: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(REPLY_PAGES):
+            params: dict[str, Any] = {"channel": channel, "ts": thread_ts, "limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            data = self._call("conversations.replies", read=True, **params)
+            messages += [m for m in data.get("messages") or [] if isinstance(m, dict)]
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not data.get("has_more") or not cursor:
+                break
+        if len(messages) <= limit:
+            return messages
+        return messages[:1] + messages[-(limit - 1) :]
 
     def auth_test(self) -> dict[str, Any]:
         return self._call("auth.test")

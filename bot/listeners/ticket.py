@@ -8,6 +8,7 @@ inline next to the field; when Jira is slower, the modal says so and the link fo
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.commands import parse_pm
+from bot.errors import user_facing
 from bot.guard import Access
 from bot.listeners.registrar import Registrar
 from bot.views.errors import error_message
@@ -33,6 +35,7 @@ from core.config import Role
 from core.errors import AgentPMError, InvalidInput
 from core.jira import actions
 from core.jira.issues import FieldErrors, IssueSummary, NewIssue, assignable_users
+from core.jira.markup import slack_to_text
 from core.jira.meta import issue_types, priorities, projects
 from core.logging import get_logger
 from core.notices import SearchHit
@@ -47,7 +50,7 @@ log = get_logger(__name__)
 
 USAGE = "ticket [summary]"
 ACCESS = Access(cost=Cost.SEARCH)
-SUBMIT_BUDGET_SECONDS = 2.2  # Slack waits 3 s for a view_submission's answer
+SUBMIT_BUDGET_SECONDS = 1.8  # from the handler's start; Slack waits 3 s for a view_submission's answer
 INDEX_JOB = "agentpm.search.index"
 # Jira's field IDs → the modal's blocks, for errors shown inline.
 FIELD_BLOCKS = {
@@ -75,11 +78,6 @@ def field_errors(exc: FieldErrors) -> dict[str, str]:
         extra = "; ".join(other) or exc.user_message
         errors[ids.BLOCK_ISSUE_SUMMARY] = "; ".join(p for p in (summary, extra) if p)[:150]
     return errors
-
-
-def slack_text(text: str) -> str:
-    """A message's text for a description: Slack's `<url|label>` kept (the converters understand it)."""
-    return text.strip()
 
 
 def register(reg: Registrar) -> None:
@@ -112,7 +110,11 @@ def register(reg: Registrar) -> None:
         opened = await client.views_open(trigger_id=trigger_id, view=modal())
         view = opened.get("view") or {}
         text = "\n".join(p for p in (summary, description) if p)
-        hits = await asyncio.to_thread(duplicates_for, text, identity) if text.strip() else []
+        try:
+            hits = await asyncio.to_thread(duplicates_for, text, identity) if text.strip() else []
+        except Exception as exc:  # the form works without suggestions
+            log.warning("ticket.duplicates_failed", error=type(exc).__name__)
+            hits = []
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal(hits))
 
     @reg.shortcut(ids.SHORTCUT_CREATE_JIRA_ISSUE, ACCESS)
@@ -122,7 +124,7 @@ def register(reg: Registrar) -> None:
     ) -> None:  # fmt: skip
         require_jira()
         message = shortcut.get("message") or {}
-        text = slack_text(str(message.get("text") or ""))
+        text = slack_to_text(str(message.get("text") or "")).strip()
         await ack()
         ts = message.get("ts")
         origin = TicketOrigin(
@@ -228,6 +230,7 @@ def register(reg: Registrar) -> None:
         ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
         context: dict[str, Any],
     ) -> None:  # fmt: skip
+        started = time.monotonic()
         identity: Identity = context["identity"]
         values = submitted_values(view)
         try:
@@ -258,7 +261,8 @@ def register(reg: Registrar) -> None:
             assignee=values.get(ids.BLOCK_ISSUE_ASSIGNEE),
         )  # fmt: skip
         creating = asyncio.ensure_future(create(client, identity, origin, new))
-        done, _ = await asyncio.wait({creating}, timeout=SUBMIT_BUDGET_SECONDS)
+        budget = max(0.1, SUBMIT_BUDGET_SECONDS - (time.monotonic() - started))
+        done, _ = await asyncio.wait({creating}, timeout=budget)
         if not done:
             await ack(
                 response_action="update", view=creating_modal("here" if origin.channel_id else "to you")
@@ -299,7 +303,9 @@ def register(reg: Registrar) -> None:
     ) -> None:
         message = created_message(identity.slack_user_id, created.key, created.url, created.summary, as_user)
         posted = False
-        if origin.channel_id:
+        # A restricted project's issue is not announced where others read: the creator hears privately.
+        public = created.project not in await asyncio.to_thread(actions.hidden_for, services.db, None)
+        if origin.channel_id and public:
             try:
                 kwargs: dict[str, Any] = {"channel": origin.channel_id, **message}
                 if origin.thread_ts:
@@ -318,9 +324,12 @@ def register(reg: Registrar) -> None:
     ) -> None:  # fmt: skip
         try:
             created, as_user = await creating
-        except AgentPMError as exc:
+        except Exception as exc:
+            message, error_id = user_facing(exc)
+            if error_id:
+                log.error("ticket.create_failed", error_id=error_id, exc_info=exc)
             if identity.slack_user_id:
-                text = "The Jira issue was not created: " + exc.user_message
-                await client.chat_postMessage(channel=identity.slack_user_id, **error_message(text, None))
+                text = "The Jira issue was not created: " + message
+                await client.chat_postMessage(channel=identity.slack_user_id, **error_message(text, error_id))
             return
         await confirm(client, identity, origin, created, as_user)

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.errors import user_facing
 from bot.guard import Access
 from bot.listeners.registrar import Registrar
 from bot.views.format import clip, escape
@@ -103,8 +104,13 @@ def register(reg: Registrar) -> None:
         try:
             actor = await asyncio.to_thread(actions.actor, services.db, services.vault, settings, identity)
             done = await act(actor)
-        except AgentPMError as exc:
-            text = f"Could not do that to {ref.key}: {exc.user_message}"
+        except Exception as exc:
+            message, error_id = user_facing(exc)
+            text = f"Could not do that to {ref.key}: {message}" + (
+                f" (error ID {error_id})" if error_id else ""
+            )
+            if error_id:
+                log.error("unfurl.action_failed", key=ref.key, error_id=error_id, exc_info=exc)
             if channel:
                 await client.chat_postEphemeral(channel=channel, user=user_id, text=text)
             else:
@@ -117,10 +123,13 @@ def register(reg: Registrar) -> None:
                 await client.chat_unfurl(channel=channel, ts=ts, unfurls={ref.url: issue_card(card)})
 
     def ref_of(body: dict[str, Any]) -> IssueRef:
+        """The issue, and the link as it was shared (what a refreshed unfurl must be keyed by)."""
         try:
-            return IssueRef.model_validate_json(body["actions"][0]["value"])
+            ref = IssueRef.model_validate_json(body["actions"][0]["value"])
         except (KeyError, IndexError, ValidationError) as exc:
             raise InvalidInput("That button is out of date.") from exc
+        shared = str((body.get("container") or {}).get("app_unfurl_url") or "")
+        return ref.model_copy(update={"url": shared}) if 0 < len(shared) <= 1000 else ref
 
     @reg.action(ids.ACTION_ISSUE_ASSIGN_ME, ACCESS)
     async def assign_me(
@@ -131,8 +140,7 @@ def register(reg: Registrar) -> None:
         identity: Identity = context["identity"]
 
         async def act(actor: Actor) -> str:
-            await asyncio.to_thread(actions.check_project, services.db, identity, ref.key.rsplit("-", 1)[0])
-            await actions.assign_to_self(services.db, settings, actor, ref.key, identity.email)
+            await actions.assign_to_self(services.db, settings, actor, identity, ref.key)
             return f"assigned <{ref.url}|{ref.key}> to themself."
 
         services.after_ack.run(run_action(client, body, identity, ref, act), None, "unfurl.assign")
@@ -155,8 +163,7 @@ def register(reg: Registrar) -> None:
         identity: Identity = context["identity"]
 
         async def act(actor: Actor) -> str:
-            await asyncio.to_thread(actions.check_project, services.db, identity, key.rsplit("-", 1)[0])
-            issue = await actions.move(services.db, settings, actor, key, str(chosen["value"]))
+            issue = await actions.move(services.db, settings, actor, identity, key, str(chosen["value"]))
             return f"moved <{ref.url}|{key}> ({escape(name)}); it is now *{escape(issue.status or '?')}*."
 
         services.after_ack.run(run_action(client, body, identity, ref, act), None, "unfurl.transition")
@@ -192,8 +199,7 @@ def register(reg: Registrar) -> None:
                 "user": {"id": identity.slack_user_id}}  # fmt: skip
 
         async def act(actor: Actor) -> str:
-            await asyncio.to_thread(actions.check_project, services.db, identity, ref.key.rsplit("-", 1)[0])
-            await actions.comment(services.db, settings, actor, ref.key, text)
+            await actions.comment(services.db, settings, actor, identity, ref.key, text)
             return f"commented on <{ref.url}|{ref.key}>: “{escape(clip(text, 200))}”"
 
         services.after_ack.run(run_action(client, body, identity, ref, act), None, "unfurl.comment")

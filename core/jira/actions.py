@@ -6,6 +6,7 @@ Interactive calls use short timeouts and few retries: a person is waiting, and a
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,12 +60,26 @@ async def jira_as(actor: Actor) -> AsyncIterator[JiraClient]:
         yield client
 
 
+def hidden_for(db: Database, identity: Identity | None) -> set[str]:
+    """Restricted projects ``identity`` may not see (None: everyone in a conversation)."""
+    with db.session() as session:
+        if identity is None:
+            return hidden_projects(session, None, False)
+        return hidden_projects(session, identity.user_id, identity.role is Role.ADMIN)
+
+
 def check_project(db: Database, identity: Identity, project: str) -> None:
     """A restricted project is out of reach for people who may not see it, for writes as for reads."""
-    with db.session() as session:
-        hidden = hidden_projects(session, identity.user_id, identity.role is Role.ADMIN)
-    if project in hidden:
+    if project in hidden_for(db, identity):
         raise Forbidden(f"{project} is a restricted project.")
+
+
+async def _visible_issue(client: JiraClient, key: str, hidden: set[str]) -> IssueSummary:
+    """The issue as Jira has it now; a key moved into a restricted project is refused by where it is now."""
+    issue = await get_issue(client, key)
+    if issue.project in hidden or key.rsplit("-", 1)[0] in hidden:
+        raise Forbidden(f"{issue.key} is in a restricted project.")
+    return issue
 
 
 async def create(db: Database, settings: Settings, actor: Actor, new: NewIssue) -> IssueSummary:
@@ -85,18 +100,17 @@ async def _store(db: Database, client: JiraClient, settings: Settings, key: str)
         log.warning("jira.store_failed", key=key, error=type(exc).__name__)
 
 
-async def card(db: Database, settings: Settings, key: str, *, public: bool = True) -> IssueCard | None:
-    """The unfurl of ``key`` as the service account sees it; None for a restricted project (an unfurl is read
-    by everyone in the conversation) or an issue Jira does not show."""
-    project = key.rsplit("-", 1)[0]
-    if public:
-        with db.session() as session:
-            if project in hidden_projects(session, None, False):
-                return None
+async def card(db: Database, settings: Settings, key: str) -> IssueCard | None:
+    """The unfurl of ``key`` as the service account sees it; None when it is (or was moved) in a restricted
+    project, since an unfurl is read by everyone in the conversation."""
+    hidden = await asyncio.to_thread(hidden_for, db, None)
     async with JiraClient(interactive(JiraConfig.from_settings(settings))) as client:
-        issue = await get_issue(client, key)
         try:
-            moves = await list_transitions(client, key)
+            issue = await _visible_issue(client, key, hidden)
+        except Forbidden:
+            return None
+        try:
+            moves = await list_transitions(client, issue.key)
         except AgentPMError:  # the card without its menu beats no card
             moves = []
     transitions = [IssueMove(id=t.id, name=t.name, to_status=t.to_status) for t in moves]
@@ -107,35 +121,48 @@ async def card(db: Database, settings: Settings, key: str, *, public: bool = Tru
 
 
 async def assign_to_self(
-    db: Database, settings: Settings, actor: Actor, key: str, email: str
+    db: Database, settings: Settings, actor: Actor, identity: Identity, key: str
 ) -> IssueSummary:
-    """As the person: their own account. As the service account: the assignable Jira user with their email
-    (Jira Cloud hides emails from most searches; then they are asked to connect their account)."""
+    """As the person: their own account. As the service account: the assignable Jira user whose email is
+    theirs (Jira Cloud hides most emails; then they are asked to connect their account)."""
+    hidden = await asyncio.to_thread(hidden_for, db, identity)
     async with jira_as(actor) as client:
+        issue = await _visible_issue(client, key, hidden)
         if actor.as_user:
             account = (await myself(client)).account_id
         else:
-            found = await assignable_users(client, key.rsplit("-", 1)[0], email)
-            if len(found) != 1:
+            found = await assignable_users(client, issue.project, identity.email)
+            exact = [u for u in found if u.email and u.email.lower() == identity.email.lower()]
+            if len(exact) != 1:
                 raise InvalidInput(
                     "I could not tell which Jira account is yours: connect it with `/pm connect jira`."
                 )
-            account = found[0].account_id
-        await assign_issue(client, key, account, on_behalf_of=None if actor.as_user else actor.on_behalf_of)
-        await _store(db, client, settings, key)
-        return await get_issue(client, key)
+            account = exact[0].account_id
+        await assign_issue(client, issue.key, account, on_behalf_of=_note(actor))
+        await _store(db, client, settings, issue.key)
+        return await get_issue(client, issue.key)
 
 
-async def move(db: Database, settings: Settings, actor: Actor, key: str, transition_id: str) -> IssueSummary:
+async def move(
+    db: Database, settings: Settings, actor: Actor, identity: Identity, key: str, transition_id: str
+) -> IssueSummary:
+    hidden = await asyncio.to_thread(hidden_for, db, identity)
     async with jira_as(actor) as client:
-        await transition_issue(
-            client, key, transition_id, on_behalf_of=None if actor.as_user else actor.on_behalf_of
-        )
-        await _store(db, client, settings, key)
-        return await get_issue(client, key)
+        issue = await _visible_issue(client, key, hidden)
+        await transition_issue(client, issue.key, transition_id, on_behalf_of=_note(actor))
+        await _store(db, client, settings, issue.key)
+        return await get_issue(client, issue.key)
 
 
-async def comment(db: Database, settings: Settings, actor: Actor, key: str, text: str) -> None:
+async def comment(
+    db: Database, settings: Settings, actor: Actor, identity: Identity, key: str, text: str
+) -> None:
+    hidden = await asyncio.to_thread(hidden_for, db, identity)
     async with jira_as(actor) as client:
-        await add_comment(client, key, text, on_behalf_of=None if actor.as_user else actor.on_behalf_of)
-        await _store(db, client, settings, key)
+        issue = await _visible_issue(client, key, hidden)
+        await add_comment(client, issue.key, text, on_behalf_of=_note(actor))
+        await _store(db, client, settings, issue.key)
+
+
+def _note(actor: Actor) -> str | None:
+    return None if actor.as_user else actor.on_behalf_of

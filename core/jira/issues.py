@@ -125,6 +125,7 @@ class Transition(BaseModel):
 class JiraUser(BaseModel):
     account_id: str  # Cloud accountId or Data Center username: what assigning takes
     display_name: str
+    email: str | None = None  # when Jira shows it (Cloud hides it unless the user allows)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -213,6 +214,7 @@ def _user(raw: dict[str, Any], cloud: bool) -> JiraUser:
     return JiraUser(
         account_id=str(account or raw.get("key") or ""),
         display_name=str(raw.get("displayName") or account or ""),
+        email=str(raw["emailAddress"]) if raw.get("emailAddress") else None,
     )
 
 

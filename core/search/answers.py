@@ -105,7 +105,11 @@ def find_sources(
         session, [r.document_id for r in results], query, engine.embedder if engine else None
     )
     if named:  # a question about given issues is answered from those issues
-        sources = [Source(r, passages[r.document_id], True) for r in results if r.document_id in named]
+        sources = [
+            Source(r, passages[r.document_id], True)
+            for r in results
+            if r.document_id in named and r.document_id in passages
+        ]
     else:
         sources = [
             Source(r, passages[r.document_id])

@@ -10,8 +10,9 @@ from typing import Protocol
 
 from core.errors import AgentPMError
 
-TIMEOUT_SECONDS = 30.0
-MAX_RETRIES = 2
+# An answer job has 60 s; two tries of 15 s leave time for the extractive fallback.
+TIMEOUT_SECONDS = 15.0
+MAX_RETRIES = 1
 MAX_ANSWER_TOKENS = 700
 
 

@@ -45,11 +45,11 @@ def best_passages(
     """The best passage of each document for ``question``, with its relevance."""
     if not document_ids:
         return {}
-    if embedder is not None:
-        found = _by_vectors(session, document_ids, question, embedder)
-        if found:
-            return found
-    return _by_terms(session, document_ids, question)
+    found = _by_vectors(session, document_ids, question, embedder) if embedder is not None else {}
+    missing = [d for d in document_ids if d not in found]  # not embedded yet (just synced or created)
+    if missing:
+        found.update(_by_terms(session, missing, question))
+    return found
 
 
 def _by_vectors(

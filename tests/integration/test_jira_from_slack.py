@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot import ids
 from bot.localjira import Flavour, LocalJira
 from core.credentials import JiraCredential, save_jira
-from core.db.models import JiraIssue
+from core.db.models import JiraIssue, Project
 from core.jira.client import JiraClient
 from core.jira.meta import sync_metadata
 from core.jira.sync import ProjectSync
@@ -335,3 +335,39 @@ async def test_restricted_projects_and_foreign_links_are_not_unfurled(bot: Runni
     assert card is None
     with bot.bot.services.db.session() as session:
         assert session.scalar(select(JiraIssue.key).where(JiraIssue.key == "PAY-1")) == "PAY-1"
+
+
+async def test_a_link_to_an_issue_moved_into_a_restricted_project_is_not_unfurled_or_acted_on(
+    bot: Running, jira: LocalJira
+) -> None:
+    connect_alice(bot, jira.flavour)
+    url, card = await unfurl(bot, jira, "PAY-3")
+    assert card is not None
+    with bot.bot.services.db.session() as session:
+        session.add(Project(key="SEC", name="Security", url=f"{jira.base_url}/browse/SEC", restricted=True))
+    jira.move("PAY-3", "SEC-1", "SEC")
+    _, moved = await unfurl(bot, jira, "PAY-3")
+    assert moved is None  # Jira answers the old key with SEC-1, which the channel may not see
+    assign = element(card, ids.ACTION_ISSUE_ASSIGN_ME)
+    action = {"type": "button", "action_id": assign["action_id"], "block_id": "b", "value": assign["value"]}
+    await click(bot, url, action)
+    assert "restricted project" in bot.slack.calls_to("chat.postEphemeral")[-1].args["text"]
+    assignee = jira.issues["SEC-1"]["fields"].get("assignee") or {}
+    assert alice_id(jira.flavour) not in (assignee.get("accountId"), assignee.get("name"))
+
+
+async def test_an_issue_in_a_restricted_project_is_confirmed_privately(bot: Running, jira: LocalJira) -> None:
+    connect_alice(bot, jira.flavour)
+    await bot.command("help", user_id="U0ROOT")
+    await bot.command("admin project PAY restrict <@U0ALICE>", user_id="U0ROOT")
+    await bot.drain()
+    view = await open_from_message(bot, "Chargeback evidence upload fails")
+    values = await form(bot, "Chargeback evidence upload fails")
+    status, body, _ = await bot.post(
+        *bot.requests.view_submission_with(ids.VIEW_CREATE_ISSUE, values, view["private_metadata"])
+    )
+    assert (status, body) == (200, "")
+    await bot.drain()
+    post = bot.slack.calls_to("chat.postMessage")[-1]
+    assert post.args["channel"] == "U0ALICE"  # a DM, not the channel's thread
+    assert "thread_ts" not in post.args

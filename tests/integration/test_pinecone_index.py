@@ -368,6 +368,25 @@ def test_a_dimension_mismatch_stops_start_up_with_one_line(
     assert wide.api_key not in result.output
 
 
+def test_a_refused_pinecone_key_stops_start_up_with_one_line(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serving(FakePinecone(dimension=384)) as fake:
+        fake.fail_next(401, times=10)
+        monkeypatch.setenv("PINECONE_API_KEY", fake.api_key)
+        monkeypatch.setenv("PINECONE_INDEX_HOST", fake.base_url)
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/13")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "f" * 8 + "0123456789abcdef0123")
+        monkeypatch.setenv("AGENTPM_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+        result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("agentpm: the vector index cannot be used")
+    assert "Traceback" not in result.output
+    assert fake.api_key not in result.output
+
+
 def test_agentpm_reindex_and_status_with_pinecone(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     db = Database(make_engine(load_settings(database_url=cli_env)))
     with db.session() as session:
