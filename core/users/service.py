@@ -182,3 +182,9 @@ def grant(session: Session, email: str, role: Role, allowed_domains: list[str]) 
 def list_users(session: Session, limit: int = 200) -> list[Identity]:
     users = session.scalars(select(User).order_by(User.role, User.email).limit(limit))
     return [_identity(u) for u in users]
+
+
+def identity_by_slack_id(session: Session, slack_user_id: str) -> Identity | None:
+    """The person the bot already knows by this Slack ID (None if never seen)."""
+    user = session.scalar(select(User).where(User.slack_user_id == slack_user_id).limit(1))
+    return _identity(user) if user else None
