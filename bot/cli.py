@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from bot.digest_cli import digest
 from core.config import ConfigError, Settings, load_settings
 from core.logging import configure_logging
 
@@ -545,6 +546,9 @@ def try_(as_email: str, database: str | None) -> None:
     from bot.terminal import run_terminal
 
     sys.exit(run_terminal(as_email=as_email, database_url=database))
+
+
+main.add_command(digest)
 
 
 if __name__ == "__main__":

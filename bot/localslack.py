@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import threading
 import time
 import uuid
@@ -117,8 +118,13 @@ class LocalSlack(LocalServer):
         bot_user_id: str = "U0AGENTPM",
         bot_id: str = "B0AGENTPM",
         on_call: Callable[[SlackCall], None] | None = None,
+        post_rate_per_channel: float | None = None,
     ) -> None:
+        """``post_rate_per_channel``: like Slack's "about one message per second per channel", a faster
+        ``chat.postMessage`` to the same channel is answered 429 with ``Retry-After``."""
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
+        self._post_interval = 1.0 / post_rate_per_channel if post_rate_per_channel else None
+        self._last_post: dict[str, float] = {}
         self._tokens = set(tokens) if tokens is not None else None
         self._on_call = on_call
         self._lock = threading.Lock()  # calls and failures may be touched from other threads
@@ -129,7 +135,8 @@ class LocalSlack(LocalServer):
         self._messages: dict[tuple[str, str], JsonDict] = {}
         self._views: dict[str, JsonDict] = {}
         self._homes: dict[str, str] = {}
-        self._ts = itertools.count(_TS_BASE_US + 100, 100)
+        # Like Slack's, ts values follow the clock (a history's ``oldest`` means a time), and stay unique.
+        self._ts = itertools.count(max(_TS_BASE_US, int(time.time() * 1_000_000)) + 100, 100)
         self._ids = itertools.count(1)
         self._handlers: dict[str, Callable[[JsonDict], JsonDict]] = {
             "api.test": lambda args: {"args": args},
@@ -148,6 +155,7 @@ class LocalSlack(LocalServer):
             "conversations.info": lambda args: {"channel": self._channel(args)},
             "conversations.members": self._members,
             "conversations.replies": self._replies,
+            "conversations.open": self._open,
             "oauth.v2.access": self._oauth_access,
         }
         self.installed_tokens: list[str] = []
@@ -258,6 +266,18 @@ class LocalSlack(LocalServer):
             pending = self._failures.get(method)
             return pending.pop(0) if pending else None
 
+    def _rate_limited(self, method: str, args: JsonDict) -> _Failure | None:
+        """A post to a channel sooner than the per-channel rate allows: 429 with the seconds to wait."""
+        if self._post_interval is None or method != "chat.postMessage":
+            return None
+        channel, now = str(args.get("channel", "")), time.monotonic()
+        with self._lock:
+            wait = self._last_post.get(channel, -1e9) + self._post_interval - now
+            if wait > 0:
+                return _Failure(429, "ratelimited", max(1, math.ceil(wait)))
+            self._last_post[channel] = now
+        return None
+
     def _record(self, call: SlackCall) -> None:
         with self._lock:
             self._calls.append(call)
@@ -281,7 +301,7 @@ class LocalSlack(LocalServer):
                     raise _ApiError("not_authed")
                 if token not in self._tokens:
                     raise _ApiError("invalid_auth")
-            failure = self._pop_failure(method)
+            failure = self._pop_failure(method) or self._rate_limited(method, args)
             if failure is not None:
                 status, headers = failure.status, _failure_headers(failure)
                 raise _ApiError(failure.error or ("ratelimited" if status == 429 else "internal_error"))
@@ -430,6 +450,16 @@ class LocalSlack(LocalServer):
         thread.sort(key=lambda m: float(m["ts"]))
         limit = int(args.get("limit") or 1000)
         return {"messages": thread[:limit], "has_more": len(thread) > limit}
+
+    def _open(self, args: JsonDict) -> JsonDict:
+        """A DM with one user; here a DM's channel ID is the user's ID (chat.postMessage to a user ID keeps
+        the message under it)."""
+        users = _require(args, "users", "users_list_not_supplied")
+        if "," in users:
+            raise _ApiError("not_supported")
+        if users not in self._users:
+            raise _ApiError("user_not_found")
+        return {"channel": {"id": users}}
 
     def _members(self, args: JsonDict) -> JsonDict:
         self._channel(args)

@@ -8,6 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis as AsyncRedis
 
+from bot.directory import SlackDirectory
 from bot.enqueue import AfterAck
 from bot.identity import IdentityService
 from bot.jobqueue import CeleryQueue, make_celery
@@ -98,6 +99,7 @@ def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Serv
         queue=queue,
         search=SearchEngine(settings, db),
         threads=SlackThreads(sender),
+        directory=SlackDirectory(sender),
     )
     if isinstance(queue, InProcessQueue):
         queue.bind(jobs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -162,10 +162,54 @@ class IssueRef(BaseModel):
     url: str = Field(max_length=1000)
 
 
+class DigestItem(BaseModel):
+    """One line of a digest: a Jira issue or a TODO, with its link when it has one."""
+
+    title: str
+    url: str | None = None
+    key: str | None = None  # the Jira issue key
+    todo_id: int | None = None
+    status: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
+    owner: str | None = None  # a TODO's owner (Slack user ID)
+    due: date | None = None
+    note: str | None = None  # e.g. "no update for 8 days", "3 days overdue"
+
+
+DigestSectionName = Literal[
+    "blocked_new", "high_priority", "created", "in_progress", "resolved", "blocked", "stale",
+    "todos_overdue", "todos_due", "my_issues",
+]  # fmt: skip
+
+
+class DigestSection(BaseModel):
+    name: DigestSectionName
+    title: str
+    items: list[DigestItem] = Field(default_factory=list)
+    more: int = 0  # items beyond the section's cap, counted (never cut in half)
+
+
+class DigestNotice(BaseModel):
+    """A channel digest, a personal digest or an overdue-TODO reminder."""
+
+    kind: Literal["digest"] = "digest"
+    scope: Literal["channel", "personal", "reminder"]
+    title: str
+    since: datetime | None = None
+    until: datetime
+    tz: str = "UTC"
+    projects: list[str] = Field(default_factory=list)
+    sections: list[DigestSection] = Field(default_factory=list)
+    summary: str | None = None  # a short LLM summary on top, when a model is configured
+    delivery_id: int | None = None  # a scheduled delivery: carried as Slack message metadata
+    requested_by: str | None = None  # `/pm digest now`
+
+
 class ErrorNotice(BaseModel):
     kind: Literal["error"] = "error"
     message: str
     error_id: str | None = None
 
 
-Notice = StatusReport | SyncReport | SearchPage | AnswerNotice | ErrorNotice
+Notice = StatusReport | SyncReport | SearchPage | AnswerNotice | DigestNotice | ErrorNotice

@@ -54,6 +54,31 @@ class ThreadReader(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PostedMessage:
+    """A top-level message as channel history shows it, with the app metadata it was posted with."""
+
+    ts: str
+    text: str = ""
+    event_type: str | None = None
+    event_payload: dict[str, Any] | None = None
+
+
+class ChannelDirectory(Protocol):
+    """Who is in a channel, and what was posted there lately (a delivery a dead worker may have sent)."""
+
+    def members(self, channel_id: str) -> set[str]:
+        """Every member's Slack user ID (all pages)."""
+        ...
+
+    def history(self, channel: str, oldest: str | None, limit: int) -> list[PostedMessage]:
+        """Up to ``limit`` top-level messages since ``oldest`` (a Slack ts), newest first, with metadata.
+
+        ``channel`` may be a user ID: the bot's DM with that person.
+        """
+        ...
+
+
 class Deduper(Protocol):
     """Remembers request keys for a while so a redelivered event or command causes nothing more."""
 

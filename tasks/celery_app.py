@@ -41,16 +41,26 @@ def _register(name: str) -> None:
 for _name in CATALOG:
     _register(_name)
 
+# Digests and reminders: every minute; each due one is claimed in the database, so two beats (or a tick
+# that overlaps the previous one) still deliver it once. A tick not started within 55 s is dropped: the next
+# one covers the same work.
+beat_schedule: dict[str, dict[str, Any]] = {
+    "digest-tick": {
+        "task": "agentpm.digest.tick",
+        "schedule": 60.0,
+        "kwargs": {"payload": {}},
+        "options": {"expires": 55.0},
+    }
+}
 if settings.jira_base_url:
     # Every tick enqueues one sync per project; a project already syncing is skipped (single-flight lock).
-    app.conf.beat_schedule = {
-        "jira-sync": {
-            "task": "agentpm.jira.sync_all",
-            "schedule": settings.jira_sync_interval_minutes * 60.0,
-            "kwargs": {"payload": {}},
-            "options": {"expires": settings.jira_sync_interval_minutes * 60.0},
-        }
+    beat_schedule["jira-sync"] = {
+        "task": "agentpm.jira.sync_all",
+        "schedule": settings.jira_sync_interval_minutes * 60.0,
+        "kwargs": {"payload": {}},
+        "options": {"expires": settings.jira_sync_interval_minutes * 60.0},
     }
+app.conf.beat_schedule = beat_schedule
 
 
 @signals.worker_process_init.connect  # type: ignore[untyped-decorator]

@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Task
 
+from bot.directory import SlackDirectory
 from bot.notifier import SlackNotifier, SlackThreads
 from bot.sender import SlackSender
 from core.config import load_settings
@@ -40,6 +41,7 @@ def job_context(*, reset: bool = False) -> JobContext:
             queue=queue,
             search=SearchEngine(settings, db),
             threads=SlackThreads(sender),
+            directory=SlackDirectory(sender),
         )
     return _context
 

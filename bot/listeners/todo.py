@@ -178,7 +178,7 @@ def register(reg: Registrar) -> None:
             item = await asyncio.to_thread(flows.complete, db, identity, ref.id)
             await after_button(body, respond, client, identity, item, "Done")
 
-        services.after_ack.run(_reported(run(), client, identity, body), respond, "todo.done")
+        services.after_ack.run(_reported(run(), client, identity, body, respond), None, "todo.done")
 
     @reg.action(ids.ACTION_TODO_SNOOZE, ACCESS)
     async def snooze(
@@ -193,12 +193,13 @@ def register(reg: Registrar) -> None:
             item = await asyncio.to_thread(flows.snooze, db, identity, ref.id, "1d")
             await after_button(body, respond, client, identity, item, "Snoozed for a day")
 
-        services.after_ack.run(_reported(run(), client, identity, body), respond, "todo.snooze")
+        services.after_ack.run(_reported(run(), client, identity, body, respond), None, "todo.snooze")
 
     @reg.action(ids.ACTION_TODO_EDIT, ACCESS)
     async def edit(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
-    ) -> None:
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:  # fmt: skip
         ref = ref_of(body)
         await ack()
         identity: Identity = context["identity"]
@@ -209,7 +210,7 @@ def register(reg: Registrar) -> None:
                              text=item.text, owner=item.owner, due=item.due)  # fmt: skip
             await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-        services.after_ack.run(_reported(run(), client, identity, body), None, "todo.edit")
+        services.after_ack.run(_reported(run(), client, identity, body, respond), None, "todo.edit")
 
     @reg.view(ids.VIEW_EDIT_TODO, ACCESS)
     async def edit_submitted(
@@ -253,14 +254,20 @@ async def notify(
 
 
 async def _reported(
-    work: Any, client: AsyncWebClient, identity: Identity, body: dict[str, Any] | None = None
-) -> None:
-    """Work after the ack whose failure must reach the person (forms and buttons have no respond)."""
+    work: Any, client: AsyncWebClient, identity: Identity, body: dict[str, Any] | None = None,
+    respond: AsyncRespond | None = None,
+) -> None:  # fmt: skip
+    """Work after the ack whose failure must reach the person: through the button's response_url when it has
+    one, else privately in the channel or by DM (forms and the Home have no response_url)."""
     try:
         await work
     except Exception as exc:
         message, error_id = user_facing(exc)
         if error_id:
             log.error("todo.failed", error_id=error_id, exc_info=exc)
+        reply = error_message(message, error_id)
+        if respond is not None and (body or {}).get("response_url"):
+            await respond(response_type="ephemeral", replace_original=False, **reply)
+            return
         channel = ((body or {}).get("channel") or {}).get("id")
-        await notify(client, identity, channel, error_message(message, error_id))
+        await notify(client, identity, channel, reply)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.digests.jobs import digest_now_job, digest_tick
 from core.jira.jobs import sync_all, sync_project, sync_with_progress
 from core.jobs.context import JobContext
 from core.notices import ReplyTarget
@@ -55,5 +56,9 @@ CATALOG: dict[str, JobSpec] = {
         JobSpec("agentpm.search.page", search_page, soft_time_limit=20, time_limit=30),
         JobSpec("agentpm.answer.ask", answer_question, soft_time_limit=60, time_limit=90),
         JobSpec("agentpm.search.index", index_documents, "index", SYNC_SOFT_LIMIT, SYNC_HARD_LIMIT),
+        # Every minute from beat; overlapping ticks are safe (deliveries are claimed), and a tick redelivered
+        # late finds nothing left to do. Not retried: the next tick is the retry.
+        JobSpec("agentpm.digest.tick", digest_tick, "digests", 50, 58, max_retries=0),
+        JobSpec("agentpm.digest.now", digest_now_job, "digests", soft_time_limit=60, time_limit=90),
     )
 }

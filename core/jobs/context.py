@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core.config import Settings
 from core.db.session import Database
-from core.ports import JobQueue, Notifier, ThreadReader
+from core.ports import ChannelDirectory, JobQueue, Notifier, ThreadReader
 from core.search.engine import SearchEngine
 
 
@@ -18,3 +18,4 @@ class JobContext:
     queue: JobQueue
     search: SearchEngine | None = None
     threads: ThreadReader | None = None
+    directory: ChannelDirectory | None = None  # channel members and recent history, for digests

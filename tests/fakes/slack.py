@@ -192,3 +192,18 @@ class SlackRequests:
         }  # fmt: skip
         body = urlencode({"payload": json.dumps(payload)})
         return body, self.headers(body, "application/x-www-form-urlencoded")
+
+    def home_action(self, action: dict[str, Any], *, user_id: str = USER_ID) -> tuple[str, dict[str, str]]:
+        """A click on a button in the App Home tab (no response_url: the Home is republished instead)."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user_id, "team_id": TEAM_ID},
+            "api_app_id": "A0TEST",
+            "trigger_id": uuid.uuid4().hex,
+            "container": {"type": "view", "view_id": "V0HOME"},
+            "view": {"id": "V0HOME", "type": "home"},
+            "actions": [action],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return body, self.headers(body, "application/x-www-form-urlencoded")

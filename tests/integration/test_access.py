@@ -72,6 +72,10 @@ def options_request(action_id: str) -> Callable[[SlackRequests, str], tuple[str,
     return lambda requests, user_id: requests.options(action_id, "pa", user_id=user_id)
 
 
+def todo_button(action_id: str) -> Callable[[SlackRequests, str], tuple[str, dict[str, str]]]:
+    return lambda requests, user_id: requests.block_action(action_id, '{"id": 1}', user_id=user_id)
+
+
 ISSUE_REF = '{"key": "PAY-1", "url": "https://example.com/browse/PAY-1"}'
 
 # One request per registered surface entry; a new listener without a row here fails the coverage test.
@@ -165,6 +169,27 @@ REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] 
         {ids.BLOCK_COMMENT: {ids.ACTION_VALUE: {"value": "hi"}}},
         '{"key": "PAY-1", "url": "https://example.com/browse/PAY-1"}',
         user_id=user_id,
+    ),
+    "command:todo": command("todo list"),
+    f"shortcut:{ids.SHORTCUT_ADD_TODO}": lambda requests, user_id: requests.message_shortcut(
+        ids.SHORTCUT_ADD_TODO, "update the runbook", user_id=user_id
+    ),
+    f"view:{ids.VIEW_ADD_TODO}": lambda requests, user_id: requests.view_submission(
+        ids.VIEW_ADD_TODO, {}, user_id=user_id
+    ),
+    f"view:{ids.VIEW_EDIT_TODO}": lambda requests, user_id: requests.view_submission(
+        ids.VIEW_EDIT_TODO, {}, user_id=user_id
+    ),
+    **{
+        f"action:{action_id}": todo_button(action_id)
+        for action_id in (ids.ACTION_TODO_DONE, ids.ACTION_TODO_SNOOZE, ids.ACTION_TODO_EDIT)
+    },
+    f"action:{ids.ACTION_HOME_PERSONAL_DIGEST}": lambda requests, user_id: requests.home_action(
+        {"type": "button", "action_id": ids.ACTION_HOME_PERSONAL_DIGEST, "block_id": "b", "value": "on"},
+        user_id=user_id,
+    ),
+    "event:app_home_opened": lambda requests, user_id: requests.event(
+        {"type": "app_home_opened", "user": user_id, "channel": "D0X", "tab": "home"}
     ),
     "command:admin": command("admin users"),
     "command:connect": command("connect jira"),

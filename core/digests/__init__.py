@@ -1,0 +1,1 @@
+"""Channel digests, personal digests and reminders, each delivered exactly once."""
