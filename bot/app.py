@@ -16,7 +16,20 @@ from bot import ids, middleware
 from bot.errors import handle_error
 from bot.guard import Guard
 from bot.installations import EncryptedInstallationStore, ThreadedStateStore
-from bot.listeners import admin, ask, connect, home, lifecycle, search, status, sync, ticket, todo, unfurl
+from bot.listeners import (
+    admin,
+    ask,
+    connect,
+    digest,
+    home,
+    lifecycle,
+    search,
+    status,
+    sync,
+    ticket,
+    todo,
+    unfurl,
+)
 from bot.listeners import help as help_listener
 from bot.listeners.registrar import Registrar
 from bot.sender import async_web_client
@@ -27,7 +40,9 @@ from core.logging import get_logger
 log = get_logger(__name__)
 
 # One module per feature, each with register(registrar); the order is the order of matching.
-FEATURES = (help_listener, status, search, ask, sync, ticket, unfurl, todo, home, admin, connect, lifecycle)
+FEATURES = (
+    help_listener, status, search, ask, sync, ticket, unfurl, todo, digest, home, admin, connect, lifecycle,
+)  # fmt: skip
 
 
 @dataclass

@@ -171,6 +171,7 @@ REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] 
         user_id=user_id,
     ),
     "command:todo": command("todo list"),
+    "command:digest": command("digest list"),
     f"shortcut:{ids.SHORTCUT_ADD_TODO}": lambda requests, user_id: requests.message_shortcut(
         ids.SHORTCUT_ADD_TODO, "update the runbook", user_id=user_id
     ),
