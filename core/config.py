@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     db_pool_recycle: int = Field(default=1800, ge=-1)
     agentpm_worker_metrics_port: int | None = None
     agentpm_job_soft_time_limit: int = Field(default=300, ge=1)
+    # Indexed channel messages older than this many days are purged (a channel's own setting wins).
+    agentpm_channel_retention_days: int | None = Field(default=None, ge=1, le=36500)
 
     generated: list[str] = Field(default_factory=list, exclude=True)
 

@@ -196,4 +196,4 @@ class VectorDeletion(Base):
 
 
 # The OAuth install tables are part of the same schema (and of the drift check).
-from core.db import answer_tables, jira_meta_tables, schedule_tables, slack_tables  # noqa: E402, F401
+from core.db import answer_tables, jira_meta_tables, knowledge_tables, schedule_tables, slack_tables  # noqa: E402, F401
