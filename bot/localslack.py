@@ -23,6 +23,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot.localserver import LocalServer
+from bot.localslack_history import CursorError, history_page, replies_page
 
 JsonDict = dict[str, Any]
 _JSON_ARGS = frozenset({"blocks", "attachments", "view", "unfurls", "metadata"})
@@ -155,6 +156,7 @@ class LocalSlack(LocalServer):
             "conversations.info": lambda args: {"channel": self._channel(args)},
             "conversations.members": self._members,
             "conversations.replies": self._replies,
+            "conversations.history": self._history,
             "conversations.open": self._open,
             "oauth.v2.access": self._oauth_access,
         }
@@ -211,6 +213,12 @@ class LocalSlack(LocalServer):
         if thread_ts:
             message["thread_ts"] = thread_ts
         self._messages[(channel, ts)] = message
+        return ts
+
+    def add_raw_message(self, channel: str, fields: JsonDict) -> str:
+        """Seed any message (a bot's, a system subtype, an edited one, a thread reply); returns its ts."""
+        ts = str(fields.get("ts") or self._next_ts())
+        self._messages[(channel, ts)] = {"type": "message", **fields, "ts": ts}
         return ts
 
     def last_modal(self) -> JsonDict | None:
@@ -441,15 +449,20 @@ class LocalSlack(LocalServer):
     def _replies(self, args: JsonDict) -> JsonDict:
         channel = _require(args, "channel", "channel_not_found")
         ts = _require(args, "ts", "thread_not_found")
-        thread = [
-            dict(m) for (c, m_ts), m in self._messages.items()
-            if c == channel and (m_ts == ts or m.get("thread_ts") == ts)
-        ]  # fmt: skip
-        if not thread:
+        try:
+            page = replies_page(self._messages, channel, ts, args)
+        except CursorError as exc:
+            raise _ApiError("invalid_cursor") from exc
+        if page is None:
             raise _ApiError("thread_not_found")
-        thread.sort(key=lambda m: float(m["ts"]))
-        limit = int(args.get("limit") or 1000)
-        return {"messages": thread[:limit], "has_more": len(thread) > limit}
+        return page
+
+    def _history(self, args: JsonDict) -> JsonDict:
+        channel = _require(args, "channel", "channel_not_found")
+        try:
+            return history_page(self._messages, channel, args)
+        except CursorError as exc:
+            raise _ApiError("invalid_cursor") from exc
 
     def _open(self, args: JsonDict) -> JsonDict:
         """A DM with one user; here a DM's channel ID is the user's ID (chat.postMessage to a user ID keeps

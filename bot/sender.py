@@ -135,3 +135,19 @@ class SlackSender:
 
     def auth_test(self) -> dict[str, Any]:
         return self._call("auth.test")
+
+    def page(
+        self, method: str, key: str, cursor: str | None, limit: int, **params: Any
+    ) -> tuple[list[Any], str | None]:
+        """One page of a cursor-paginated read (``conversations.history``, ``.replies``, ``.members``):
+        the items under ``key`` and the next cursor (None on the last page)."""
+        if cursor:
+            params["cursor"] = cursor
+        data = self._call(method, read=True, limit=limit, **params)
+        items = [item for item in data.get(key) or [] if isinstance(item, dict | str)]
+        next_cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+        return items, next_cursor if isinstance(next_cursor, str) else None
+
+    def permalink(self, channel: str, ts: str) -> str:
+        data = self._call("chat.getPermalink", read=True, channel=channel, message_ts=ts)
+        return str(data.get("permalink") or "")

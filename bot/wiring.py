@@ -10,6 +10,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from bot.directory import SlackDirectory
 from bot.enqueue import AfterAck
+from bot.history import SlackChannelHistory
 from bot.identity import IdentityService
 from bot.jobqueue import CeleryQueue, make_celery
 from bot.notifier import SlackNotifier, SlackThreads
@@ -99,6 +100,7 @@ def build_services(settings: Settings, *, queue: JobQueue | None = None) -> Serv
         queue=queue,
         search=SearchEngine(settings, db),
         threads=SlackThreads(sender),
+        history=SlackChannelHistory(sender),
         directory=SlackDirectory(sender),
     )
     if isinstance(queue, InProcessQueue):

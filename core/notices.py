@@ -212,4 +212,38 @@ class ErrorNotice(BaseModel):
     error_id: str | None = None
 
 
-Notice = StatusReport | SyncReport | SearchPage | AnswerNotice | DigestNotice | ErrorNotice
+class ActionItemLine(BaseModel):
+    """One action item of a meeting, as its buttons (Add TODO, Create Jira issue, Dismiss) act on it."""
+
+    id: int
+    text: str
+    owner_hint: str | None = None  # a Slack user ID, a handle or a name, as the notes say
+    due_hint: str | None = None  # "Friday", "2026-12-01", as the notes say
+    status: Literal["open", "todo", "jira", "dismissed"] = "open"
+    todo_id: int | None = None
+    jira_key: str | None = None
+    decided_by: str | None = None
+
+
+class ActionItemsNotice(BaseModel):
+    """The action items found in meeting notes, posted in the thread where the notes were shared."""
+
+    kind: Literal["action_items"] = "action_items"
+    meeting_id: int
+    title: str
+    url: str | None = None
+    posted_by: str | None = None
+    method: Literal["llm", "rules"] = "rules"  # found by the language model, or by rules without one
+    note: str | None = None  # e.g. the model's answer was unusable, so rules found these
+    items: list[ActionItemLine] = Field(default_factory=list)
+
+
+class ActionItemRef(BaseModel):
+    """What an action item's buttons carry."""
+
+    item_id: int = Field(ge=1)
+
+
+Notice = (
+    StatusReport | SyncReport | SearchPage | AnswerNotice | DigestNotice | ErrorNotice | ActionItemsNotice
+)

@@ -93,3 +93,27 @@ class Cache(Protocol):
     async def set(self, key: str, value: str, ttl_seconds: float) -> None: ...
 
     async def delete(self, key: str) -> None: ...
+
+
+class SlackHistory(Protocol):
+    """Reads a channel's past messages, for the backfill of a channel opted into indexing.
+
+    Cursors are Slack's opaque pagination cursors (None: the first page; a None next cursor: the last page).
+    A rate limit surfaces as ``core.errors.Retryable`` with Slack's ``Retry-After``.
+    """
+
+    def history(
+        self, channel: str, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the channel's messages, newest first, and the cursor of the next (older) page."""
+        ...
+
+    def replies(
+        self, channel: str, thread_ts: str, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a thread's messages, oldest first (the root may be among them), and the next cursor."""
+        ...
+
+    def permalink(self, channel: str, ts: str, thread_ts: str | None = None) -> str:
+        """The message's link (``thread_ts`` given for a thread reply, so the link opens the thread)."""
+        ...

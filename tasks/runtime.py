@@ -7,6 +7,7 @@ from typing import Any
 from celery import Task
 
 from bot.directory import SlackDirectory
+from bot.history import SlackChannelHistory
 from bot.notifier import SlackNotifier, SlackThreads
 from bot.sender import SlackSender
 from core.config import load_settings
@@ -41,6 +42,7 @@ def job_context(*, reset: bool = False) -> JobContext:
             queue=queue,
             search=SearchEngine(settings, db),
             threads=SlackThreads(sender),
+            history=SlackChannelHistory(sender),
             directory=SlackDirectory(sender),
         )
     return _context

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.channels.jobs import apply_message_event, backfill_channel, purge_channels
 from core.digests.jobs import digest_now_job, digest_tick
 from core.jira.jobs import sync_all, sync_project, sync_with_progress
 from core.jobs.context import JobContext
+from core.meetings.jobs import process_meeting
 from core.notices import ReplyTarget
 from core.search.answer_jobs import answer_question
 from core.search.jobs import index_documents, search_page
@@ -60,5 +62,9 @@ CATALOG: dict[str, JobSpec] = {
         # late finds nothing left to do. Not retried: the next tick is the retry.
         JobSpec("agentpm.digest.tick", digest_tick, "digests", 50, 58, max_retries=0),
         JobSpec("agentpm.digest.now", digest_now_job, "digests", soft_time_limit=60, time_limit=90),
+        JobSpec("agentpm.channels.backfill", backfill_channel, "index", SYNC_SOFT_LIMIT, SYNC_HARD_LIMIT, 10),
+        JobSpec("agentpm.channels.event", apply_message_event, soft_time_limit=20, time_limit=30),
+        JobSpec("agentpm.channels.purge", purge_channels, "index", soft_time_limit=600, time_limit=660),
+        JobSpec("agentpm.meetings.process", process_meeting, soft_time_limit=90, time_limit=120),
     )
 }

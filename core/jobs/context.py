@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core.config import Settings
 from core.db.session import Database
-from core.ports import ChannelDirectory, JobQueue, Notifier, ThreadReader
+from core.ports import ChannelDirectory, JobQueue, Notifier, SlackHistory, ThreadReader
 from core.search.engine import SearchEngine
 
 
@@ -19,3 +19,4 @@ class JobContext:
     search: SearchEngine | None = None
     threads: ThreadReader | None = None
     directory: ChannelDirectory | None = None  # channel members and recent history, for digests
+    history: SlackHistory | None = None  # channel history, for the backfill of indexed channels

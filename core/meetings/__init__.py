@@ -1,0 +1,1 @@
+"""Meeting notes: reading transcripts, storing them as documents, and their action items."""
