@@ -173,6 +173,9 @@ class Terminal:
                 "trigger_id": uuid.uuid4().hex,
             }
             body, content_type = urlencode(form), "application/x-www-form-urlencoded"
+        elif line.strip() == ":home":
+            home = {"type": "app_home_opened", "user": self.user_id, "channel": "D0TRY", "tab": "home"}
+            body, content_type = self._event(home)
         elif line.startswith(":ticket"):
             body, content_type = self._shortcut(line[len(":ticket") :].strip())
         elif line.startswith(":submit"):
@@ -197,7 +200,7 @@ class Terminal:
         queue = self.bot.services.queue
         if isinstance(queue, InProcessQueue):
             await asyncio.to_thread(queue.drain, 60.0)
-        shown.extend(self._new_posts())
+        shown.extend(self._new_posts(show_home=line.strip() == ":home"))
         return shown
 
     async def _post(self, body: str, content_type: str) -> tuple[int, str]:
@@ -263,9 +266,13 @@ class Terminal:
             event["thread_ts"] = thread_ts
         return event
 
-    def _new_posts(self) -> list[str]:
-        """What the bot posted since the last line; a message updated meanwhile is shown once, as it ended."""
-        calls = [c for c in self.slack.calls[self.seen :] if c.method in SHOWN_METHODS and not c.failed]
+    def _new_posts(self, *, show_home: bool = False) -> list[str]:
+        """What the bot posted since the last line; a message updated meanwhile is shown once, as it ended.
+        The App Home is republished after many changes; it is shown when asked for (`:home`)."""
+        calls = [
+            c for c in self.slack.calls[self.seen :]
+            if c.method in SHOWN_METHODS and not c.failed and (show_home or c.method != "views.publish")
+        ]  # fmt: skip
         self.seen = len(self.slack.calls)
         final: dict[str, SlackCall] = {}
         for call in calls:
@@ -332,9 +339,9 @@ async def _run(as_email: str, database_url: str | None) -> int:
         if interactive:
             print(
                 "Agent PM in your terminal. Type /pm help, or a question (`:reply …` follows up in its "
-                "thread). `:ticket <message>` uses \"Create Jira issue\" on a message and `:submit "
-                "field=value …` sends the open form; `:as admin|you|outsider|guest` changes who you are; "
-                "Ctrl-D to leave."
+                'thread). `:home` shows your App Home; `:ticket <message>` uses "Create Jira issue" on a '
+                "message and `:submit field=value …` sends the open form; `:as admin|you|outsider|guest` "
+                "changes who you are; Ctrl-D to leave."
             )
         while True:
             if interactive:

@@ -83,6 +83,25 @@ def test_try_creates_a_jira_issue_from_a_message(sqlite_env: str) -> None:
     assert "Traceback" not in out
 
 
+def test_try_covers_todos_digest_now_and_the_home(sqlite_env: str) -> None:
+    script = (
+        "/pm todo add Send the release notes due:tomorrow\n"
+        "/pm todo list\n"
+        ":home\n"
+        "/pm todo done 1\n"
+        "/pm digest now\n"
+    )
+    result = CliRunner().invoke(main, ["try"], input=script)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "*#1* Send the release notes" in out
+    assert out.count("=== Home ===") == 1  # shown when asked for, not after every change
+    assert "*Your TODOs*" in out
+    assert ":white_check_mark: *#1*" in out
+    assert "*Still blocked*" in out
+    assert "Traceback" not in out
+
+
 def test_try_as_a_subprocess_reads_standard_input(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "try"],
