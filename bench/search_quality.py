@@ -1,18 +1,17 @@
 """Search quality on real duplicate labels: does search find the issue a bug report duplicates?
 
-Indexes the Apache Hadoop issues (all but the dev query issues) into a throwaway SQLite file unless
-``--database URL`` names an empty one, then searches with each query issue's text. See bench/README.md.
+Indexes the Apache Hadoop issues (all but the dev query issues) into the bench cache's SQLite file (built
+once, then reused: bench/common.py) unless ``--database URL`` names an empty one, then searches with each
+query issue's text. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import logging
 import math
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,27 +24,34 @@ from sqlalchemy import delete, func, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.common import (
+    BATCH,
+    DEFAULT_DATA,
+    ISSUES_FILE,
+    LABELS_FILE,
+    MemoEmbedder,
+    embed_documents,
+    indexed_database,
+    load_issues,
+    load_label_rows,
+    memo_path,
+    project_of,
+    store_issues,
+)
 from core.config import load_settings
 from core.db.models import Document, JiraIssue, Project
 from core.db.schema import upgrade
 from core.db.session import Database, make_engine
 from core.errors import AgentPMError
-from core.jira.store import upsert_issues
 from core.jira.text import description_text
 from core.logging import configure_logging
+from core.search.embed import LocalEmbedder
 from core.search.engine import SearchEngine
-from core.search.indexer import IndexProgress, index_pending
 from core.search.service import Viewer, search
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO.parent / "shared" / "data"
-ISSUES_FILE = "apache-hadoop-jira.jsonl.gz"
-LABELS_FILE = "duplicates-dev.jsonl"
-SITE_URL = "https://issues.apache.org/jira"
-BATCH = 500  # issues per upsert_issues call and session, as a sync page would store them
 TOP_K = 10
 CUTOFFS = (1, 5, 10)
-RUN_DEADLINE_S = 5400.0  # indexing plus every query stops by itself; a default run takes minutes
+RUN_DEADLINE_S = 5400.0  # every query stops by itself; a run on the cache takes minutes
 # For comparison: the task's BM25 reference (whole-issue query) and the target for the fused ranking on the
 # embedded default. Only the dev labels are measured here; the holdout labels are kept for acceptance.
 REFERENCE = {"BM25 reference (whole issue)": {"hits@10": 0.54, "mrr@10": 0.41}}
@@ -107,20 +113,8 @@ class Deadline:
             raise RuntimeError(f"{what} did not finish within the run's {RUN_DEADLINE_S:.0f} s")
 
 
-def load_issues(path: Path) -> list[dict[str, Any]]:
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
 def load_labels(path: Path) -> list[Labelled]:
-    with path.open(encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines if line.strip()]
-    return [Labelled(str(row["query_key"]), [str(g) for g in row["gold"]]) for row in rows]
-
-
-def project_of(issue: dict[str, Any]) -> str:
-    project = (issue.get("fields") or {}).get("project") or {}
-    return str(project.get("key") or str(issue["key"]).rsplit("-", 1)[0])
+    return [Labelled(str(row["query_key"]), [str(g) for g in row["gold"]]) for row in load_label_rows(path)]
 
 
 def query_text(issue: dict[str, Any], kind: str) -> str:
@@ -149,37 +143,49 @@ def clear_indexed(db: Database) -> None:
         session.execute(delete(Project))
 
 
+@dataclass
+class Prepared:
+    db: Database
+    where: str
+    store_seconds: float  # storing the issues (upsert_issues), in this run or when the cache was built
+    cached: bool
+
+
 @contextmanager
-def database(url: str | None) -> Iterator[tuple[Database, str]]:
-    """A migrated, empty database: a throwaway SQLite file, or ``url`` (must be empty; emptied after)."""
-    with tempfile.TemporaryDirectory(prefix="agentpm-bench-") as tmp:
-        own = url is None
-        target = url or f"sqlite:///{Path(tmp) / 'search.db'}"
-        db = Database(make_engine(load_settings(database_url=target, agentpm_env="development")))
+def given_database(url: str, issues: list[dict[str, Any]], embed: bool, memo: bool) -> Iterator[Prepared]:
+    """``url`` (must be empty): migrated, the issues stored (and embedded), emptied after."""
+    db = Database(make_engine(load_settings(database_url=url, agentpm_env="development")))
+    try:
+        if filled := has_rows(db):
+            raise RuntimeError(f"--database must be empty; it has rows in {sorted(filled)}")
+        upgrade(url)
         try:
-            if not own and (filled := has_rows(db)):
-                raise RuntimeError(f"--database must be empty; it has rows in {sorted(filled)}")
-            upgrade(target)
-            try:
-                yield db, ("throwaway SQLite file" if own else safe_url(target))
-            finally:
-                if not own:
-                    clear_indexed(db)
+            seconds = store_issues(db, issues)
+            if embed:
+                embedder = MemoEmbedder(LocalEmbedder(), memo_path() if memo else None)
+                try:
+                    embed_documents(db, embedder)
+                finally:
+                    embedder.close()
+            yield Prepared(db, safe_url(url), seconds, False)
         finally:
-            db.dispose()
+            clear_indexed(db)
+    finally:
+        db.dispose()
 
 
-def index(db: Database, issues: list[dict[str, Any]], deadline: Deadline) -> float:
-    """Store ``issues`` with ``upsert_issues`` in batches, one session each; returns the seconds taken."""
-    projects = sorted({project_of(issue) for issue in issues})
-    started = time.perf_counter()
-    with db.session() as session:
-        session.add_all(Project(key=p, name=p, url=f"{SITE_URL}/browse/{p}") for p in projects)
-    for start in range(0, len(issues), BATCH):
-        deadline.check("indexing")
-        with db.session() as session:
-            upsert_issues(session, issues[start : start + BATCH], SITE_URL)
-    return time.perf_counter() - started
+@contextmanager
+def prepared_database(
+    args: argparse.Namespace, issues_path: Path, issues: list[dict[str, Any]], held_out: set[str], embed: bool
+) -> Iterator[Prepared]:
+    """The bench cache's database (or a throwaway one with ``--no-cache``), or ``--database``."""
+    if args.database:
+        kept = [issue for issue in issues if str(issue["key"]) not in held_out]
+        with given_database(args.database, kept, embed, not args.no_cache) as prepared:
+            yield prepared
+        return
+    with indexed_database(issues_path, issues, held_out, use_cache=not args.no_cache) as indexed:
+        yield Prepared(indexed.db, indexed.where, indexed.stats.store_seconds, indexed.cached)
 
 
 def evaluate(
@@ -244,6 +250,9 @@ def main() -> int:
     )
     parser.add_argument("--limit-queries", metavar="N", type=int, help="only the first N dev queries")
     parser.add_argument("--json", metavar="FILE", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="index and embed anew into a throwaway file (about 25 min)"
+    )
     args = parser.parse_args()
     if args.limit_queries is not None and args.limit_queries < 1:
         parser.error("--limit-queries must be at least 1")
@@ -280,27 +289,16 @@ def main() -> int:
 
     results: dict[str, dict[str, dict[str, float]]] = {}
     per_query: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    dense = bool({"dense", "fused"} & set(modes))
     try:
-        with database(args.database) as (db, where):
-            print(f"database: {where}; indexing ...", file=sys.stderr, flush=True)
-            seconds = index(db, indexed, deadline)
-            print(f"  indexed in {seconds:.1f} s", file=sys.stderr)
-            if {"dense", "fused"} & set(modes):
-                engine = SearchEngine(load_settings(database_url=str(db.engine.url), openai_api_key=None), db)
-                embedder = engine.embedder
-
-                def show(state: IndexProgress) -> None:
-                    rate = state.documents / max(state.seconds, 1e-9)
-                    line = f"{state.documents}/{state.pending} documents, {state.chunks} chunks"
-                    line += f", {rate:.1f} docs/s"
-                    print(f"\r  embedding: {line}", end="", file=sys.stderr, flush=True)
-
-                done = index_pending(db, embedder, progress=show)
-                print(file=sys.stderr)
-                rate = done.documents / max(done.seconds, 1e-9)
-                what = f"{done.documents} documents ({done.chunks} chunks)"
-                print(f"  embedded {what} in {done.seconds:.0f} s: {rate:.1f} docs/s", file=sys.stderr)
-                engine.index.refresh(force=True)
+        with prepared_database(args, issues_path, issues, query_keys, dense or not args.database) as prepared:
+            db, where, seconds = prepared.db, prepared.where, prepared.store_seconds
+            print(f"database: {where}", file=sys.stderr, flush=True)
+            if dense:
+                settings = load_settings(
+                    database_url=str(db.engine.url), openai_api_key=None, pinecone_api_key=None
+                )
+                engine = SearchEngine(settings, db)
                 ENGINE.append(engine)
             for mode in modes:
                 results[mode], per_query[mode] = {}, {}
@@ -317,8 +315,9 @@ def main() -> int:
         print(f"bench stopped: {str(exc) or type(exc).__name__}", file=sys.stderr)
         return 1
     rate = len(indexed) / seconds if seconds > 0 else float("nan")
+    when = " (when the cache was built)" if prepared.cached else ""
     print(f"\nindexed {len(indexed)} issues (all but the {len(query_keys)} dev query issues) with "
-          f"upsert_issues in batches of {BATCH}: {seconds:.1f} s, {rate:.0f} issues/s")  # fmt: skip
+          f"upsert_issues in batches of {BATCH}: {seconds:.1f} s, {rate:.0f} issues/s{when}")  # fmt: skip
     print(f"database: {where}")
     print(f"modes measured: {', '.join(modes)} (available: {', '.join(MODES)})")
     if no_gold:
@@ -327,7 +326,8 @@ def main() -> int:
     if args.json:
         summary = {
             "issues": len(issues), "indexed": len(indexed), "queries": len(labels), "database": where,
-            "index_seconds": seconds, "index_issues_per_s": rate, "batch": BATCH, "top_k": TOP_K,
+            "index_seconds": seconds, "index_issues_per_s": rate, "cached": prepared.cached, "batch": BATCH,
+            "top_k": TOP_K,
             "modes": modes, "queries_without_indexed_gold": no_gold, "results": results,
             "reference": REFERENCE, "fused_target": FUSED_TARGET, "per_query": per_query,
         }  # fmt: skip

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import threading
+import weakref
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +35,7 @@ LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
 LOCAL_DIMENSION = 384
 MAX_TOKENS = 256
 BATCH = 32
+QUERY_CACHE_SIZE = 256  # query vectors kept per embedder (~1.5 kB each for MiniLM, 12 kB for 3072 dimensions)
 
 
 class EmbedderError(AgentPMError):
@@ -46,6 +49,53 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> Vectors:
         """Unit-length vectors, one row per text."""
         ...
+
+
+class QueryVectorCache:
+    """The last few queries' vectors, per embedder: "More results", a shared page, a retried job or a second
+    look at the same question embed their text once. Thread-safe; only exact texts match."""
+
+    def __init__(self, size: int = QUERY_CACHE_SIZE) -> None:
+        self.size = size
+        self._caches: weakref.WeakKeyDictionary[Embedder, OrderedDict[str, Vectors]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def embed(self, embedder: Embedder, texts: list[str]) -> Vectors:
+        """``embedder.embed(texts)``, running the model only on texts not seen lately."""
+        try:
+            with self._lock:
+                cache = self._caches.setdefault(embedder, OrderedDict())
+        except TypeError:  # an embedder that cannot be weakly referenced or hashed: no caching
+            return embedder.embed(texts)
+        out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+        missing: list[int] = []
+        with self._lock:
+            for i, text in enumerate(texts):
+                vector = cache.get(text)
+                if vector is None:
+                    missing.append(i)
+                else:
+                    cache.move_to_end(text)
+                    out[i] = vector
+        if missing:
+            fresh = embedder.embed([texts[i] for i in missing])
+            out[missing] = fresh
+            with self._lock:
+                for row, i in enumerate(missing):
+                    cache[texts[i]] = fresh[row].copy()
+                    cache.move_to_end(texts[i])
+                while len(cache) > self.size:
+                    cache.popitem(last=False)
+        return out
+
+    def clear(self) -> None:
+        with self._lock:
+            self._caches.clear()
+
+
+query_vectors = QueryVectorCache()
 
 
 def _packaged_file(distribution: str, relative: str, sha256: str) -> Path:

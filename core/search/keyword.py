@@ -6,10 +6,13 @@ ever part of the SQL.
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy import ColumnElement, Engine, bindparam, column, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
 from core.db.models import Document
@@ -17,6 +20,21 @@ from core.search.text import query_terms
 
 # BM25 column weights (title, text) for FTS5; PostgreSQL weighs the title with setweight 'A' instead.
 SQLITE_RANK = "bm25(documents_fts, 4.0, 1.0)"
+# SQLite ranks in the full-text index alone, then checks the best candidates against the permission and
+# filter condition: joining every match to its (wide) document row costs more than ranking does. This many
+# times the wanted number are checked before falling back to the join, which is exact whatever the share of
+# hidden documents.
+SQLITE_OVERFETCH = 3
+
+
+# A long query (a whole issue) is searched with its rarest terms: they say what it is about, and every term
+# in an OR query costs time. Candidates are its first distinct terms; their document frequencies are counted
+# in the keyword index (cached a while per database).
+MAX_TERMS = 48
+CANDIDATE_TERMS = 400
+COMMON_DF = 5000  # counting stops here: any term in this many documents is common
+DF_CACHE_TERMS = 50_000
+DF_CACHE_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -29,12 +47,81 @@ def keyword_search(
     session: Session, query: str, *, limit: int = 50, where: ColumnElement[bool] | None = None
 ) -> list[KeywordHit]:
     """Best documents for ``query`` among those ``where`` admits, best first (higher ``score`` is better)."""
-    terms = query_terms(query)
-    if not terms:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        return _postgres(session, terms, limit, where)
-    return _sqlite(session, terms, limit, where)
+    return keyword_rankings(session, [query], limit, where)[0]
+
+
+def keyword_rankings(
+    session: Session, queries: list[str], limit: int, where: ColumnElement[bool] | None = None
+) -> list[list[KeywordHit]]:
+    """``keyword_search`` for each of ``queries``."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rankings: list[list[KeywordHit]] = []
+    for query in queries:
+        terms = choose_terms(session, query_terms(query, limit=CANDIDATE_TERMS))
+        if not terms:
+            rankings.append([])
+        elif postgres:
+            rankings.append(_postgres(session, terms, limit, where))
+        else:
+            rankings.append(_sqlite(session, terms, limit, where))
+    return rankings
+
+
+def choose_terms(session: Session, terms: list[str], limit: int | None = None) -> list[str]:
+    """``terms`` if there are at most ``limit`` (``MAX_TERMS``); else the ``limit`` rarest that occur at all
+    (ties: the first)."""
+    limit = MAX_TERMS if limit is None else limit
+    if len(terms) <= limit:
+        return terms
+    counts = frequencies.get(session, terms)
+    order = {term: i for i, term in enumerate(terms)}
+    return sorted((t for t in terms if counts[t] > 0), key=lambda t: (counts[t], order[t]))[:limit]
+
+
+_SQLITE_DF = text(
+    "SELECT count(*) FROM (SELECT rowid FROM documents_fts WHERE documents_fts MATCH :q LIMIT :cap)"
+)
+_POSTGRES_DF = text(
+    "SELECT count(*) FROM (SELECT 1 FROM documents "
+    "WHERE search_vector @@ to_tsquery('english', :q) LIMIT :cap) AS matches"
+)
+
+
+class DocumentFrequencies:
+    """How many documents each term occurs in (up to ``COMMON_DF``), per database, cached for a while."""
+
+    def __init__(self, size: int = DF_CACHE_TERMS, seconds: float = DF_CACHE_SECONDS) -> None:
+        self.size, self.seconds = size, seconds
+        self._caches: weakref.WeakKeyDictionary[Engine, dict[str, tuple[int, float]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, terms: list[str]) -> dict[str, int]:
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        now = time.monotonic()
+        with self._lock:
+            cache = self._caches.setdefault(engine, {})
+            found = {t: hit[0] for t in terms if (hit := cache.get(t)) and now - hit[1] < self.seconds}
+        missing = [t for t in terms if t not in found]
+        statement = _POSTGRES_DF if engine.dialect.name == "postgresql" else _SQLITE_DF
+        for term in missing:  # [a-z0-9]+: a quoted FTS5 phrase; a single lexeme for to_tsquery
+            q = term if engine.dialect.name == "postgresql" else f'"{term}"'
+            found[term] = int(session.execute(statement, {"q": q, "cap": COMMON_DF}).scalar_one())
+        if missing:
+            with self._lock:
+                if len(cache) + len(missing) > self.size:
+                    cache.clear()
+                cache.update((t, (found[t], now)) for t in missing)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._caches.clear()
+
+
+frequencies = DocumentFrequencies()
 
 
 def _postgres(
@@ -51,18 +138,33 @@ def _postgres(
     return [KeywordHit(int(row[0]), float(row[1])) for row in rows]
 
 
+_FTS = table("documents_fts", column("rowid"))
+_SCORE: ColumnElement[Any] = literal_column(SQLITE_RANK)
+
+
 def _sqlite(
     session: Session, terms: list[str], limit: int, where: ColumnElement[bool] | None
 ) -> list[KeywordHit]:
-    fts = table("documents_fts", column("rowid"))
-    match = " OR ".join(f'"{term}"' for term in terms)  # terms are [a-z0-9]+: quoting is all they need
-    score: ColumnElement[Any] = literal_column(SQLITE_RANK)
-    query = (
-        select(fts.c.rowid, score)
-        .join(Document, Document.id == fts.c.rowid)
-        .where(text("documents_fts MATCH :q").bindparams(q=match))
+    match = text("documents_fts MATCH :q").bindparams(
+        q=" OR ".join(f'"{term}"' for term in terms)  # terms are [a-z0-9]+: quoting is all they need
     )
-    if where is not None:
-        query = query.where(where)
-    rows = session.execute(query.order_by(score).limit(limit)).all()
-    return [KeywordHit(int(row[0]), -float(row[1])) for row in rows]  # bm25(): lower is better
+    fetch = limit if where is None else limit * SQLITE_OVERFETCH
+    ranked = session.execute(
+        select(_FTS.c.rowid, _SCORE).where(match).order_by(_SCORE, _FTS.c.rowid).limit(fetch)
+    ).all()
+    hits = [KeywordHit(int(row[0]), -float(row[1])) for row in ranked]  # bm25(): lower is better
+    if where is None:
+        return hits
+    ids = [h.document_id for h in hits]
+    allowed = set(session.scalars(select(Document.id).where(Document.id.in_(ids), where))) if ids else set()
+    kept = [h for h in hits if h.document_id in allowed]
+    if len(kept) >= limit or len(hits) < fetch:  # enough, or every match was checked
+        return kept[:limit]
+    rows = session.execute(
+        select(_FTS.c.rowid, _SCORE)
+        .join(Document, Document.id == _FTS.c.rowid)
+        .where(match, where)
+        .order_by(_SCORE, _FTS.c.rowid)
+        .limit(limit)
+    ).all()
+    return [KeywordHit(int(row[0]), -float(row[1])) for row in rows]

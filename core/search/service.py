@@ -1,7 +1,8 @@
 """Search over everything the bot knows, filtered by what the asking user may see.
 
-Keyword ranking only for now; dense retrieval and fusion slot in behind ``rank`` (see core/search/keyword.py).
-The permission filter is part of the query itself, so ranking never sees a document the user may not see.
+Keyword rankings (core/search/keyword.py) fused with dense rankings (the vector index) by reciprocal rank.
+Only documents the asking user may see are ranked: the keyword query filters by permission itself, and dense
+candidates are checked against the same condition before they are fused.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from core.config import Role
 from core.db.models import Document, JiraIssue, Project, ProjectMember
+from core.search.embed import query_vectors
 from core.search.engine import SearchEngine
-from core.search.keyword import keyword_search
+from core.search.keyword import keyword_rankings
 from core.search.text import query_terms
 
 Source = Literal["jira", "slack", "meeting"]
@@ -53,8 +55,7 @@ class SearchResult(BaseModel):
     updated: datetime | None = None
 
 
-def visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    """The documents ``viewer`` may see, as a SQL condition."""
+def _visibility(viewer: Viewer) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if viewer.role is not Role.ADMIN:
         member_of = select(ProjectMember.project_key).where(ProjectMember.user_id == (viewer.user_id or -1))
@@ -64,7 +65,12 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
         conditions.append(
             or_(Document.channel_id.is_(None), Document.channel_id.in_(sorted(viewer.channels)))
         )
-    return and_(true(), *conditions)
+    return conditions
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """The documents ``viewer`` may see, as a SQL condition."""
+    return and_(true(), *_visibility(viewer))
 
 
 def _filters(filters: SearchFilters) -> list[ColumnElement[bool]]:
@@ -79,20 +85,34 @@ def _filters(filters: SearchFilters) -> list[ColumnElement[bool]]:
 
 
 def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
-    """A window of ``text`` around the first query term it contains (the start when none does)."""
-    flat = " ".join(text.split())
-    if len(flat) <= width:
+    """A window of ``text`` around the first query term it contains (the start when none does), whitespace
+    collapsed; "…" marks text cut off on either side."""
+    return _snippet(text, _term_pattern(query_terms(query)), width)
+
+
+def _term_pattern(terms: list[str]) -> re.Pattern[str] | None:
+    """Any of ``terms`` at the start of a word, in any case: one scan finds the first of them."""
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + ")", re.IGNORECASE) if terms else None
+
+
+def _snippet(text: str, pattern: re.Pattern[str] | None, width: int = SNIPPET_CHARS) -> str:
+    match = pattern.search(text) if pattern else None
+    at = 0  # where the match starts once whitespace is collapsed
+    if match:
+        before = " ".join(text[: match.start()].split())
+        at = len(before) + (1 if before and text[match.start() - 1].isspace() else 0)
+    start = max(0, at - width // 3)
+    # Flatten only as much as the window needs (issues can be long): the result is a prefix of the whole
+    # text flattened, longer than the window's end unless it is all of it.
+    cut = (match.start() if match else 0) + 2 * width
+    flat = " ".join(text[:cut].split())
+    while len(flat) <= start + width and cut < len(text):
+        cut *= 2
+        flat = " ".join(text[:cut].split())
+    if len(flat) <= width and cut >= len(text):
         return flat
-    lowered = flat.lower()
-    positions = [p for term in query_terms(query) if (p := _find_word(lowered, term)) >= 0]
-    start = max(0, min(positions) - width // 3) if positions else 0
     end = min(len(flat), start + width)
     return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")
-
-
-def _find_word(text: str, term: str) -> int:
-    match = re.search(rf"\b{re.escape(term)}", text)
-    return match.start() if match else -1
 
 
 CANDIDATES = 100
@@ -100,6 +120,7 @@ CANDIDATES = 100
 # multi-line query such as an issue) its first line. Tuned on the dev labels: k between 5 and 20 all score
 # within 0.01 Hits@10 of each other (0.713-0.725; keyword alone 0.593, vectors alone 0.610); 10 is the middle.
 RRF_K = 10
+QUERY_CHARS = 4000  # embedded of a query (the model reads its first 256 tokens anyway)
 
 
 @dataclass(frozen=True)
@@ -122,26 +143,36 @@ def _fuse(rankings: list[list[int]]) -> dict[int, float]:
     return fused
 
 
+def _allowed(session: Session, candidates: set[int], where: ColumnElement[bool] | None) -> set[int]:
+    """The candidates ``where`` admits (all of them when there is no condition)."""
+    if where is None or not candidates:
+        return candidates
+    return set(session.scalars(select(Document.id).where(Document.id.in_(sorted(candidates)), where)))
+
+
+def _dense_rankings(
+    session: Session, texts: list[str], depth: int, where: ColumnElement[bool] | None, engine: SearchEngine
+) -> list[list[int]]:
+    vectors = query_vectors.embed(engine.embedder, [text[:QUERY_CHARS] for text in texts])
+    dense = [engine.index.search(vector, limit=depth) for vector in vectors]
+    allowed = _allowed(session, {h.document_id for hits in dense for h in hits}, where)
+    return [[h.document_id for h in hits if h.document_id in allowed] for hits in dense]
+
+
 def rank(
-    session: Session, query: str, where: ColumnElement[bool], limit: int, engine: SearchEngine | None
+    session: Session,
+    query: str,
+    where: ColumnElement[bool] | None,
+    limit: int,
+    engine: SearchEngine | None,
 ) -> list[Ranked]:
-    """Keyword rankings, fused with vector rankings when an engine is given."""
+    """Keyword rankings, fused with vector rankings when an engine is given; ``where`` None: no condition."""
     head = _first_line(query)
     texts = [query] + ([head] if head else [])
     depth = max(limit, CANDIDATES)
-    rankings = [
-        [h.document_id for h in keyword_search(session, text, limit=depth, where=where)] for text in texts
-    ]
+    rankings = [[h.document_id for h in hits] for hits in keyword_rankings(session, texts, depth, where)]
     if engine is not None:
-        vectors = engine.embedder.embed([text[:4000] for text in texts])
-        dense = [engine.index.search(vector, limit=depth) for vector in vectors]
-        candidates = sorted({h.document_id for hits in dense for h in hits})
-        allowed = (
-            set(session.scalars(select(Document.id).where(Document.id.in_(candidates), where)))
-            if candidates
-            else set()
-        )
-        rankings += [[h.document_id for h in hits if h.document_id in allowed] for hits in dense]
+        rankings += _dense_rankings(session, texts, depth, where, engine)
     if len(rankings) == 1:  # one keyword ranking: keep its order and scores' order
         return [Ranked(d, 1.0 / (RRF_K + i + 1)) for i, d in enumerate(rankings[0][:limit])]
     ordered = sorted(_fuse(rankings).items(), key=lambda kv: (-kv[1], kv[0]))
@@ -159,33 +190,43 @@ def search(
     engine: SearchEngine | None = None,
 ) -> list[SearchResult]:
     """One result per document, best first; keyword only without an engine, fused with vectors with one."""
-    where = and_(visible_to(viewer), *_filters(filters or SearchFilters()))
+    conditions = _visibility(viewer) + _filters(filters or SearchFilters())
+    where = and_(*conditions) if conditions else None
     hits = rank(session, query, where, offset + limit, engine)[offset:]
-    if not hits:
-        return []
-    ids = [h.document_id for h in hits]
-    documents = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))}
-    keys = [d.external_id for d in documents.values() if d.source == "jira"]
-    issues = {i.key: i for i in session.scalars(select(JiraIssue).where(JiraIssue.key.in_(keys)))}
+    return _hydrate(session, hits, query) if hits else []
+
+
+def _hydrate(session: Session, hits: list[Ranked], query: str) -> list[SearchResult]:
+    """The results for ``hits``, in their order: one query for the documents and their Jira issues."""
+    rows = session.execute(
+        select(
+            Document.id, Document.source, Document.external_id, Document.title, Document.body, Document.url,
+            Document.project_key, Document.updated_at, JiraIssue.status, JiraIssue.assignee_name,
+        )
+        .outerjoin(JiraIssue, and_(Document.source == "jira", JiraIssue.key == Document.external_id))
+        .where(Document.id.in_([h.document_id for h in hits]))
+    ).all()  # fmt: skip
+    found = {row.id: row for row in rows}
+    pattern = _term_pattern(query_terms(query))
     results: list[SearchResult] = []
     for hit in hits:
-        document = documents.get(hit.document_id)
-        if document is None:
+        row = found.get(hit.document_id)
+        if row is None:
             continue
-        issue = issues.get(document.external_id) if document.source == "jira" else None
-        updated = document.updated_at
+        jira = row.source == "jira"
+        updated = row.updated_at
         results.append(
             SearchResult(
-                document_id=document.id,
-                source=document.source,
-                key=document.external_id if document.source == "jira" else None,
-                title=document.title,
-                url=document.url,
+                document_id=row.id,
+                source=row.source,
+                key=row.external_id if jira else None,
+                title=row.title,
+                url=row.url,
                 score=round(hit.score, 6),
-                snippet=snippet(document.body or document.title, query),
-                project=document.project_key,
-                status=issue.status if issue else None,
-                assignee=issue.assignee_name if issue else None,
+                snippet=_snippet(row.body or row.title, pattern),
+                project=row.project_key,
+                status=row.status if jira else None,
+                assignee=row.assignee_name if jira else None,
                 updated=updated.replace(tzinfo=UTC) if updated and updated.tzinfo is None else updated,
             )
         )

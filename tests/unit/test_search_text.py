@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from core.search.chunks import MAX_CHUNKS, WINDOW_WORDS, chunk_document
+from core.search.service import SNIPPET_CHARS, snippet
 from core.search.text import identifier_parts, query_terms, searchable_text
 
 
@@ -47,3 +50,34 @@ def test_chunks_overlap_carry_the_title_and_are_capped() -> None:
     assert chunks[1].split()[2] == "w120"  # 30 words of overlap
     assert chunk_document("Only a title", "") == ["Only a title"]
     assert chunk_document("", "") == ["(untitled)"]
+
+
+def _snippet_reference(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """The snippet as first written: the whole text flattened, one scan per term."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    lowered = flat.lower()
+    positions = [m.start() for t in query_terms(query) if (m := re.search(rf"\b{re.escape(t)}", lowered))]
+    start = max(0, min(positions) - width // 3) if positions else 0
+    end = min(len(flat), start + width)
+    return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")
+
+
+_SNIPPET_TEXT = st.text(alphabet=st.sampled_from("abcdeNode.:_ \n\t-0123"), max_size=600)
+
+
+@given(_SNIPPET_TEXT, st.text(alphabet=st.sampled_from("abcdeNode. "), max_size=30), st.integers(8, 80))
+def test_snippet_is_the_window_around_the_first_query_word(text: str, query: str, width: int) -> None:
+    assert snippet(text, query, width) == _snippet_reference(text, query, width)
+
+
+def test_snippet_of_a_long_issue() -> None:
+    body = "intro " * 300 + "the NameNode\n\n   crashed  " + "tail " * 300
+    window = snippet(body, "namenode crash", width=60)
+    assert window.startswith("…")
+    assert window.endswith("…")
+    assert "the NameNode crashed tail" in window
+    assert len(window) <= 62
+    assert snippet("short  text\n", "nothing") == "short text"
+    assert snippet(body, "absent", width=20) == "intro intro intro in…"
