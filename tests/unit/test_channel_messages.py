@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from core.channels.access import can_enable, disable, enable, indexed, indexed_channel_ids
@@ -306,3 +308,36 @@ def test_viewer_channels_from_the_database_and_slack(db: Database, channel: str)
         assert channels_for_user(session, cache, "U0BOB") == {CHANNEL, "C0SYNC", "D:U0BOB"}
         assert channels_for_audience(session, cache, "C0SYNC") == {"C0SYNC", CHANNEL}
         assert channels_for_audience(session, cache, CHANNEL) == {CHANNEL}
+
+
+slack_text = st.text(max_size=200) | st.sampled_from(
+    ["<@U1>", "<https://x.test|x>", "&lt;&gt;&amp;", "<!here>", ""]
+)
+event_values = (
+    st.none() | st.booleans() | st.integers() | slack_text | st.sampled_from(["1767000000.000100", "C0ENG"])
+)
+event_fields = st.dictionaries(
+    st.sampled_from(
+        ["type", "subtype", "user", "text", "ts", "thread_ts", "bot_id", "hidden", "deleted_ts", "channel"]
+    ),
+    event_values,
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fields=event_fields,
+    inner=event_fields,
+    subtype=st.sampled_from([None, "message_changed", "message_deleted"]),
+)
+def test_any_message_event_is_stored_ignored_or_deleted(
+    db: Database, channel: str, fields: dict[str, Any], inner: dict[str, Any], subtype: str | None
+) -> None:
+    payload: dict[str, Any] = {"type": "message", "channel": CHANNEL, **fields}
+    if subtype:
+        payload.update(subtype=subtype, message=inner, previous_message=inner)
+    with db.session() as session:
+        outcome = apply_event(session, payload)
+    assert outcome in ("stored", "updated", "deleted", "ignored")
+    assert isinstance(is_indexable(fields), bool)
