@@ -84,14 +84,16 @@ def claim(
             row.status = FAILED
             row.error = f"gave up after {row.attempts} attempts: {row.error or 'no outcome recorded'}"[:2000]
             return None
+        attempts, recovering = row.attempts + 1, row.status == SENDING
         taken = session.execute(
             update(Delivery)
             .where(Delivery.id == row.id, Delivery.attempts == row.attempts)
-            .values(attempts=row.attempts + 1, claimed_by=worker, claimed_at=now, retry_at=None)
+            .values(attempts=attempts, claimed_by=worker, claimed_at=now, retry_at=None)
+            .execution_options(synchronize_session=False)
         )
         if not getattr(taken, "rowcount", 0):
             return None
-        return Claim(row.id, row.attempts + 1, row.status == SENDING, row.channel_id, aware(row.created_at))
+        return Claim(row.id, attempts, recovering, row.channel_id, aware(row.created_at))
 
 
 def _record(db: Database, claim: Claim, **values: Any) -> bool:

@@ -231,12 +231,19 @@ def find_posted(ctx: JobContext, claim: Claim, item: DueItem) -> str | None:
 
 
 def digest_now(
-    ctx: JobContext, channel_id: str, *, team_id: str | None, requester: str | None, tz: str | None = None
+    ctx: JobContext,
+    channel_id: str,
+    *,
+    team_id: str | None,
+    requester: str | None,
+    tz: str | None = None,
+    at: datetime | None = None,
 ) -> str | None:
-    """`/pm digest now`: the channel's digest posted at once (not recorded as the scheduled one)."""
+    """`/pm digest now`: the channel's digest posted at once (not recorded as the scheduled one); it covers
+    what its subscription would (projects, since the last sent digest), or the last day of every project."""
     from core.digests.service import active_subscription
 
-    at = datetime.now(UTC)
+    at = aware(at) if at else datetime.now(UTC)
     members = channel_members(ctx, channel_id)
     with ctx.db.session() as session:
         subscription = active_subscription(session, channel_id)
@@ -247,4 +254,16 @@ def digest_now(
             until=at, members=members,
         )  # fmt: skip
     notice.requested_by = requester
-    return ctx.notifier.send(ReplyTarget(channel_id=channel_id, private=False), notice)
+    try:
+        return ctx.notifier.send(ReplyTarget(channel_id=channel_id, private=False), notice)
+    except Retryable:
+        raise
+    except AgentPMError as exc:
+        raise DigestNotPosted(
+            "I could not post the digest in this channel. In a private channel, invite me first "
+            f"(`/invite @Agent PM`). Slack said: {exc}"
+        ) from exc
+
+
+class DigestNotPosted(AgentPMError):
+    user_message = "I could not post the digest in this channel."

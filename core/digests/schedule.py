@@ -107,11 +107,8 @@ def reminder_items(session: Session, at: datetime) -> list[DueItem]:
         row.slack_user_id: row
         for row in session.scalars(select(PersonalDigest).where(PersonalDigest.slack_user_id.in_(owners)))
     }
-    user_tz = dict(
-        session.execute(select(User.slack_user_id, User.tz).where(User.slack_user_id.in_(owners)))
-        .tuples()
-        .all()
-    )
+    rows = session.execute(select(User.slack_user_id, User.tz).where(User.slack_user_id.in_(owners)))
+    user_tz: dict[str | None, str | None] = {row.slack_user_id: row.tz for row in rows}
     items = []
     for owner in owners:
         row = settings.get(owner)
