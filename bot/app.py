@@ -19,6 +19,7 @@ from bot.installations import EncryptedInstallationStore, ThreadedStateStore
 from bot.listeners import (
     admin,
     ask,
+    channels,
     connect,
     digest,
     home,
@@ -41,7 +42,8 @@ log = get_logger(__name__)
 
 # One module per feature, each with register(registrar); the order is the order of matching.
 FEATURES = (
-    help_listener, status, search, ask, sync, ticket, unfurl, todo, digest, home, admin, connect, lifecycle,
+    help_listener, status, search, ask, channels, sync, ticket, unfurl, todo, digest, home, admin, connect,
+    lifecycle,
 )  # fmt: skip
 
 

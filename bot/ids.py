@@ -33,6 +33,7 @@ ACTION_VALUE = "value"
 BOT_SCOPES = (
     "app_mentions:read",
     "channels:history",
+    "channels:join",
     "channels:read",
     "chat:write",
     "chat:write.public",

@@ -155,6 +155,7 @@ class LocalSlack(LocalServer):
             "users.info": self._user_info,
             "conversations.info": lambda args: {"channel": self._channel(args)},
             "conversations.members": self._members,
+            "conversations.join": self._join,
             "conversations.replies": self._replies,
             "conversations.history": self._history,
             "conversations.open": self._open,
@@ -199,11 +200,12 @@ class LocalSlack(LocalServer):
         }  # fmt: skip
 
     def add_channel(
-        self, channel_id: str, name: str, *, members: Iterable[str] = (), is_private: bool = False
-    ) -> None:
+        self, channel_id: str, name: str, *, members: Iterable[str] = (), is_private: bool = False,
+        bot_is_member: bool = True,
+    ) -> None:  # fmt: skip
         self._channels[channel_id] = {
             "id": channel_id, "name": name, "is_channel": not is_private, "is_private": is_private,
-            "is_im": channel_id.startswith("D"), "is_member": True, "members": list(members),
+            "is_im": channel_id.startswith("D"), "is_member": bot_is_member, "members": list(members),
         }  # fmt: skip
 
     def add_message(self, channel: str, text: str, *, user: str, thread_ts: str | None = None) -> str:
@@ -473,6 +475,13 @@ class LocalSlack(LocalServer):
         if users not in self._users:
             raise _ApiError("user_not_found")
         return {"channel": {"id": users}}
+
+    def _join(self, args: JsonDict) -> JsonDict:
+        channel = self._channel(args)
+        if channel["is_private"]:
+            raise _ApiError("method_not_supported_for_channel_type")
+        self._channels[channel["id"]]["is_member"] = True
+        return {"channel": self._channel(args)}
 
     def _members(self, args: JsonDict) -> JsonDict:
         self._channel(args)

@@ -50,7 +50,7 @@ def audience(identity: Identity, public: bool) -> Viewer:
     """Who the answer is built for: in a conversation others read, only what every user may see."""
     if public:
         return Viewer(user_id=None, role=Role.USER, channels=frozenset())
-    # Channel documents wait for channel-membership checks (channel indexing); none are shown yet.
+    # Which channels' messages may be used is decided by the job, which asks Slack who is a member.
     return Viewer(user_id=identity.user_id, role=identity.role, channels=frozenset())
 
 
@@ -86,6 +86,7 @@ def register(reg: Registrar) -> None:
         request = AskRequest(
             question=question, asked_by=command.get("user_id"), team_id=command.get("team_id"),
             viewer=audience(context["identity"], public=True), target=target, echo_question=True,
+            audience=command.get("channel_id"),
         )  # fmt: skip
         submit(request, respond)
 
@@ -100,7 +101,7 @@ def register(reg: Registrar) -> None:
         request = AskRequest(
             question=question, asked_by=event.get("user"), team_id=context.get("team_id"),
             viewer=audience(context["identity"], public=True), target=target, thread_ts=in_thread,
-            message_ts=event.get("ts"),
+            message_ts=event.get("ts"), audience=event.get("channel"),
         )  # fmt: skip
         submit(request, None)
 
@@ -117,7 +118,7 @@ def register(reg: Registrar) -> None:
         request = AskRequest(
             question=question, asked_by=event.get("user"), team_id=context.get("team_id"),
             viewer=audience(context["identity"], public=False), target=target, thread_ts=in_thread,
-            message_ts=event.get("ts"), public=False,
+            message_ts=event.get("ts"), public=False, member=event.get("user"),
         )  # fmt: skip
         submit(request, None)
 

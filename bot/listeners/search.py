@@ -50,14 +50,18 @@ def parse_search(text: str) -> SearchState:
 
 
 def job_payload(
-    state: SearchState, identity: Identity, target: ReplyTarget, shared_by: str | None = None
-) -> dict[str, Any]:
-    # Channel documents are only shown once channel membership is checked (channel indexing); none yet.
+    state: SearchState, identity: Identity, target: ReplyTarget, shared_by: str | None = None,
+    shared_in: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The job decides which channels' messages may show (it asks Slack who is a member): the searcher's
+    channels, or for shared results only what everyone in the channel they are shared in may see."""
     viewer = Viewer(user_id=identity.user_id, role=identity.role, channels=frozenset())
     payload: dict[str, Any] = {"state": state.model_dump(), "target": target.model_dump()}
     payload["viewer"] = viewer.model_dump(mode="json")
+    payload["member"] = identity.slack_user_id
     if shared_by:
         payload["shared_by"] = shared_by
+        payload["audience"] = shared_in
     return payload
 
 
@@ -117,5 +121,8 @@ def register(reg: Registrar) -> None:
         state = state_of(body).model_copy(update={"offset": 0})
         await ack()
         target = ReplyTarget(response_url=body.get("response_url"), private=False)
-        payload = job_payload(state, context["identity"], target, shared_by=body["user"]["id"])
+        shared_in = (body.get("channel") or {}).get("id")
+        payload = job_payload(
+            state, context["identity"], target, shared_by=body["user"]["id"], shared_in=shared_in
+        )
         services.after_ack.submit(JOB, payload, respond)

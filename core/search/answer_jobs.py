@@ -26,6 +26,7 @@ from core.logging import get_logger
 from core.notices import AnswerNotice, ErrorNotice, ReplyTarget
 from core.ports import ThreadMessage
 from core.search.answers import compose, find_sources
+from core.search.audience import resolve
 from core.search.jobs import has_vectors
 from core.search.llm import ChatModel, OpenAIChat
 from core.search.service import Viewer
@@ -43,6 +44,8 @@ class AskRequest(BaseModel):
     target: ReplyTarget
     thread_ts: str | None = None  # the Slack thread the question was asked in (context for follow-ups)
     message_ts: str | None = None  # the question's own message, left out of that context
+    member: str | None = None  # a private answer: this person's channels may be used
+    audience: str | None = None  # a public answer in this channel: only what all its members may see
     public: bool = True
     echo_question: bool = False
 
@@ -131,7 +134,8 @@ def _answer(ctx: JobContext, request: AskRequest, answer_id: int) -> AnswerNotic
     thread = read_thread(ctx, request)
     with ctx.db.session() as session:
         engine = ctx.search if ctx.search is not None and has_vectors(session) else None
-        sources, results = find_sources(session, request.question, thread, request.viewer, engine)
+        viewer = resolve(ctx, session, request.viewer, member=request.member, audience=request.audience)
+        sources, results = find_sources(session, request.question, thread, viewer, engine)
         synced_at = session.scalar(select(func.max(SyncState.last_success_at)))
     composed = compose(request.question, thread, sources, results, chat_model(ctx.settings))
     with ctx.db.session() as session:

@@ -13,6 +13,7 @@ from core.db.models import Chunk, SyncState
 from core.jobs.context import JobContext
 from core.locks import single_flight
 from core.notices import ReplyTarget, SearchHit, SearchPage, SearchState
+from core.search.audience import resolve
 from core.search.indexer import index_pending
 from core.search.service import SearchFilters, Viewer, search
 
@@ -44,11 +45,13 @@ def search_page(ctx: JobContext, payload: dict[str, Any]) -> None:
     target = ReplyTarget.model_validate(payload["target"])
     shared_by = payload.get("shared_by")
     if shared_by:
-        # Shared results are read by the whole channel: only what every user may see.
+        # Shared results are read by the whole channel: only what every user (and every member) may see.
         viewer = Viewer(user_id=None, role=Role.USER, channels=frozenset())
     else:
         viewer = Viewer.model_validate(payload["viewer"])
     with ctx.db.session() as session:
+        member = None if shared_by else payload.get("member")  # shared: never the sharer's own channels
+        viewer = resolve(ctx, session, viewer, member=member, audience=payload.get("audience"))
         engine = ctx.search if ctx.search is not None and has_vectors(session) else None
         results = search(
             session, state.q, viewer, filters_of(state), limit=PAGE_SIZE + 1, offset=state.offset,

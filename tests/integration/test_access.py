@@ -171,6 +171,7 @@ REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] 
         user_id=user_id,
     ),
     "command:todo": command("todo list"),
+    "command:index": command("index channel on"),
     "command:digest": command("digest list"),
     f"shortcut:{ids.SHORTCUT_ADD_TODO}": lambda requests, user_id: requests.message_shortcut(
         ids.SHORTCUT_ADD_TODO, "update the runbook", user_id=user_id
@@ -260,7 +261,13 @@ def test_every_registered_surface_has_a_row_in_the_matrix() -> None:
     assert people == set(REQUESTS)
     assert all(isinstance(surface.access[entry], Access) for entry in people)
     # Only what Slack itself sends goes without an identity check.
-    assert set(surface.access) - people == {"event:app_uninstalled", "event:tokens_revoked"}
+    # Channel messages are ingested for opted-in channels, never answered: no identity check either.
+    assert set(surface.access) - people == {
+        "event:app_uninstalled",
+        "event:tokens_revoked",
+        "event:message.channels",
+        "event:message.groups",
+    }
 
 
 def expected_allowed(caller: Caller, access: Access) -> bool:
