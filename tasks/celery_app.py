@@ -60,6 +60,14 @@ if settings.jira_base_url:
         "kwargs": {"payload": {}},
         "options": {"expires": settings.jira_sync_interval_minutes * 60.0},
     }
+# Channel messages older than their retention (AGENTPM_CHANNEL_RETENTION_DAYS or the channel's own) go once
+# an hour; purging is idempotent, so an overlapping run deletes nothing twice.
+beat_schedule["channel-retention"] = {
+    "task": "agentpm.channels.purge",
+    "schedule": 3600.0,
+    "kwargs": {"payload": {}},
+    "options": {"expires": 3000.0},
+}
 app.conf.beat_schedule = beat_schedule
 
 

@@ -232,3 +232,5 @@ def test_beat_schedules_the_sync_when_jira_is_configured(tmp_path: Path) -> None
     schedule = json.loads(out.stdout.strip().splitlines()[-1])
     assert schedule["jira-sync"]["task"] == "agentpm.jira.sync_all"
     assert schedule["jira-sync"]["schedule"] == 420.0
+    assert schedule["digest-tick"]["task"] == "agentpm.digest.tick"
+    assert schedule["channel-retention"]["task"] == "agentpm.channels.purge"
