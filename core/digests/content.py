@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from core.config import Role, Settings
@@ -38,28 +38,34 @@ class RunMemo:
         default_factory=dict
     )
     overdue_teams: dict[str | None, bool] = field(default_factory=dict)  # any overdue TODO in the workspace
+    since: dict[str, datetime] = field(default_factory=dict)  # each due channel's window start
+
+
+def window_starts(session: Session, channel_ids: Iterable[str], until: datetime) -> dict[str, datetime]:
+    """Where each channel's next digest starts: the end of its last sent one (whichever subscription sent it),
+    within a week of ``until``; the last 24 hours for a channel without one. One query for all channels."""
+    until = aware(until)
+    wanted = sorted(set(channel_ids))
+    last: dict[str, datetime] = {}
+    if wanted:
+        rows = session.execute(
+            select(DigestSubscription.channel_id, func.max(Delivery.covers_until))
+            .join(Delivery, Delivery.target == cast(DigestSubscription.id, String))
+            .where(
+                DigestSubscription.channel_id.in_(wanted), Delivery.kind == KIND_CHANNEL,
+                Delivery.status == SENT, Delivery.covers_until < until,
+            )
+            .group_by(DigestSubscription.channel_id)
+        )  # fmt: skip
+        last = {channel: aware(when) for channel, when in rows if when is not None}
+    return {
+        channel: max(last[channel], until - MAX_WINDOW) if channel in last else until - DEFAULT_WINDOW
+        for channel in wanted
+    }
 
 
 def window_start(session: Session, channel_id: str, until: datetime) -> datetime:
-    """Where the channel's next digest starts: the end of its last sent one, within a week of ``until``."""
-    until = aware(until)
-    ids = [
-        str(i)
-        for i in session.scalars(
-            select(DigestSubscription.id).where(DigestSubscription.channel_id == channel_id)
-        )
-    ]
-    last = None
-    if ids:
-        last = session.scalar(
-            select(func.max(Delivery.covers_until)).where(
-                Delivery.kind == KIND_CHANNEL, Delivery.status == SENT, Delivery.target.in_(ids),
-                Delivery.covers_until < until,
-            )
-        )  # fmt: skip
-    if last is None:
-        return until - DEFAULT_WINDOW
-    return max(aware(last), until - MAX_WINDOW)
+    return window_starts(session, [channel_id], until)[channel_id]
 
 
 def todo_item(todo: Todo, today: date | None = None) -> DigestItem:
@@ -107,6 +113,8 @@ def channel_digest(
 ) -> DigestNotice:
     """The channel's digest for ``(since, until]``; ``members`` None leaves the TODOs out (unknown)."""
     until = aware(until)
+    if since is None and memo is not None:
+        since = memo.since.get(channel_id)
     since = aware(since) if since else window_start(session, channel_id, until)
     key = (tuple(sorted(set(projects))), since, until)
     cached = memo.parts.get(key) if memo else None

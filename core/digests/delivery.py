@@ -25,6 +25,7 @@ from core.digests.content import (
     channel_digest,
     personal_digest,
     reminder,
+    window_starts,
 )
 from core.digests.schedule import DueItem, due_items
 from core.errors import AgentPMError, Retryable
@@ -93,6 +94,8 @@ def run_due(
     random.shuffle(pending)  # concurrent runs start on different items instead of queueing behind one lock
     report.due = len(pending)
     memo = RunMemo()
+    with ctx.db.session() as session:
+        memo.since = window_starts(session, [i.post_to for i in pending if i.kind == KIND_CHANNEL], at)
     for item in pending:
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             report.count(item, "deferred")
