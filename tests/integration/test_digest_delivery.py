@@ -316,3 +316,48 @@ def test_bounded_attempts_and_refusals_end_as_failed_with_the_reason(env: tuple[
         assert top_level(posts(slack)) == []
         with ctx.db.session() as session:
             assert session.query(Delivery).filter(Delivery.status == "sent").count() == 0
+
+
+@pytest.mark.e2e
+def test_two_beat_ticks_on_real_celery_workers_deliver_once(
+    env: tuple[str, LocalSlack], redis_url: str, tmp_path: Any
+) -> None:
+    """`agentpm.digest.tick` as beat sends it, twice for the same minute, on a worker with two processes."""
+    import time
+
+    from bot.jobqueue import CeleryQueue, make_celery
+
+    url, slack = env
+    settings = digest_settings(url, slack.api_url, redis_url=redis_url)
+    with job_context(settings) as ctx:
+        due, _ = seed_three_zones(ctx.db)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "OPENAI_"))}
+    environment.update(
+        DATABASE_URL=url, REDIS_URL=redis_url, SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN="xoxb-test-token",
+        AGENTPM_ENV="development", AGENTPM_LOG_FORMAT="json",
+    )  # fmt: skip
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker", "--concurrency", "2"],
+            env=environment, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    queue = CeleryQueue(make_celery(settings), settings)
+    try:
+        deadline = time.monotonic() + 60
+        while queue.ping(1.0) < 1:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+        for _ in range(2):
+            queue.enqueue("agentpm.digest.tick", {"at": AT.isoformat()})
+        deadline = time.monotonic() + 60
+        while len(posts(slack)) < len(due) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # anything doubled would arrive now
+        assert Counter(c.args["channel"] for c in posts(slack)) == Counter(due), log.read_text()[-3000:]
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
