@@ -24,6 +24,7 @@ from bot.listeners import (
     digest,
     home,
     lifecycle,
+    meeting,
     search,
     status,
     sync,
@@ -42,8 +43,8 @@ log = get_logger(__name__)
 
 # One module per feature, each with register(registrar); the order is the order of matching.
 FEATURES = (
-    help_listener, status, search, ask, channels, sync, ticket, unfurl, todo, digest, home, admin, connect,
-    lifecycle,
+    help_listener, status, search, ask, channels, sync, ticket, unfurl, todo, meeting, digest, home, admin,
+    connect, lifecycle,
 )  # fmt: skip
 
 

@@ -93,3 +93,12 @@ BLOCK_TODO_TEXT = "todo_text"
 BLOCK_TODO_OWNER = "todo_owner"
 BLOCK_TODO_DUE = "todo_due"
 ACTION_HOME_PERSONAL_DIGEST = "home_personal_digest"
+
+# Meeting notes: the `/pm meeting` modal and the buttons on each action item.
+VIEW_MEETING_NOTES = "meeting_notes"
+BLOCK_MEETING_TITLE = "meeting_title"
+BLOCK_MEETING_NOTES = "meeting_text"
+BLOCK_ACTION_ITEMS = "action_items"
+ACTION_ITEM_TODO = "action_item_todo"
+ACTION_ITEM_JIRA = "action_item_jira"
+ACTION_ITEM_DISMISS = "action_item_dismiss"

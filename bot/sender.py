@@ -6,7 +6,10 @@ and 5xx a bounded number of times.
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -24,7 +27,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient
 
-from core.errors import AgentPMError, Retryable
+from core.errors import AgentPMError, InvalidInput, Retryable
 
 TIMEOUT_SECONDS = 10
 MAX_RETRIES = 2
@@ -56,10 +59,16 @@ class SlackSendError(AgentPMError):
     user_message = "Slack refused the message."
 
 
+class SlackDownloadError(AgentPMError):
+    user_message = "I could not download that file from Slack; please share it again."
+
+
 class SlackSender:
     """Posts for jobs; Slack failures become ``Retryable`` (rate limits, 5xx) or ``SlackSendError``."""
 
     def __init__(self, token: str | None, base_url: str) -> None:
+        self.token = token
+        self.api_host = urlsplit(base_url).hostname or ""
         self.client = WebClient(
             token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=sync_retry_handlers()
         )
@@ -151,3 +160,33 @@ class SlackSender:
     def permalink(self, channel: str, ts: str) -> str:
         data = self._call("chat.getPermalink", read=True, channel=channel, message_ts=ts)
         return str(data.get("permalink") or "")
+
+    def download(self, url: str, max_bytes: int = 1_000_000, token: str | None = None) -> bytes:
+        """A file shared in Slack (its ``url_private_download``), read with the bot token, at most
+        ``max_bytes`` (``InvalidInput`` beyond). The token goes only to Slack's hosts (or the configured API
+        host: tests, `agentpm try`), and not along a redirect."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        on_slack = parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
+        if not on_slack and not (parts.scheme in ("https", "http") and host == self.api_host):
+            raise SlackDownloadError(f"not a Slack file URL: {parts.scheme}://{host}")
+        request = urllib.request.Request(url, method="GET")  # noqa: S310  (scheme and host checked above)
+        bearer = token or self.token
+        if bearer:
+            request.add_unredirected_header("Authorization", "Bearer " + bearer)
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                if "text/html" in str(response.headers.get("Content-Type", "")):
+                    # Slack answers a login page, not the file, when the token may not read it (files:read)
+                    raise SlackDownloadError("Slack sent a web page instead of the file")
+                data: bytes = response.read(max_bytes + 1)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 429 or exc.code >= 500:
+                raise Retryable(f"file download: HTTP {exc.code}") from exc
+            raise SlackDownloadError(f"file download: HTTP {exc.code}") from exc
+        except OSError as exc:
+            raise SlackDownloadError(f"file download: {type(exc).__name__}") from exc
+        if len(data) > max_bytes:
+            size = f"{max_bytes / 1_000_000:g} MB"
+            raise InvalidInput(f"That file is over {size}; share the notes in smaller parts.")
+        return data

@@ -19,6 +19,7 @@ from bot import ids
 from bot.commands import parse_pm
 from bot.errors import user_facing
 from bot.guard import Access
+from bot.listeners.meeting import issue_created
 from bot.listeners.registrar import Registrar
 from bot.views.errors import error_message
 from bot.views.ticket import (
@@ -317,6 +318,7 @@ def register(reg: Registrar) -> None:
         if not posted and identity.slack_user_id:
             await client.chat_postMessage(channel=identity.slack_user_id, **message)
         await asyncio.to_thread(services.queue.enqueue, INDEX_JOB, {})  # embed it for search right away
+        await issue_created(services, client, identity, origin, created.key)  # made from an action item
 
     async def finish_late(
         creating: asyncio.Future[tuple[IssueSummary, bool]], client: AsyncWebClient, identity: Identity,

@@ -7,10 +7,12 @@ from typing import Any
 from bot.views.answer import answer_messages
 from bot.views.digest import digest_messages
 from bot.views.errors import error_message
+from bot.views.meeting import action_items_messages
 from bot.views.search import search_message
 from bot.views.status import status_message
 from bot.views.sync import sync_message
 from core.notices import (
+    ActionItemsNotice,
     AnswerNotice,
     DigestNotice,
     ErrorNotice,
@@ -27,6 +29,8 @@ def render_parts(notice: Notice) -> list[dict[str, Any]]:
         return answer_messages(notice)
     if isinstance(notice, DigestNotice):
         return digest_messages(notice)
+    if isinstance(notice, ActionItemsNotice):
+        return action_items_messages(notice)
     return [render_notice(notice)]
 
 
@@ -43,4 +47,6 @@ def render_notice(notice: Notice) -> dict[str, Any]:
         return digest_messages(notice)[0]
     if isinstance(notice, ErrorNotice):
         return error_message(notice.message, notice.error_id)
+    if isinstance(notice, ActionItemsNotice):
+        return action_items_messages(notice)[0]
     raise TypeError(f"no view for {type(notice).__name__}")

@@ -24,6 +24,7 @@ class TicketOrigin(BaseModel):
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)  # the message the issue is made from
     thread_ts: str | None = Field(default=None, max_length=32)  # its thread (the confirmation goes there)
+    action_item_id: int | None = Field(default=None, ge=1)  # a meeting's action item, marked once created
 
 
 class Option(BaseModel):

@@ -76,6 +76,10 @@ def todo_button(action_id: str) -> Callable[[SlackRequests, str], tuple[str, dic
     return lambda requests, user_id: requests.block_action(action_id, '{"id": 1}', user_id=user_id)
 
 
+def action_item_button(action_id: str) -> Callable[[SlackRequests, str], tuple[str, dict[str, str]]]:
+    return lambda requests, user_id: requests.block_action(action_id, '{"item_id": 1}', user_id=user_id)
+
+
 ISSUE_REF = '{"key": "PAY-1", "url": "https://example.com/browse/PAY-1"}'
 
 # One request per registered surface entry; a new listener without a row here fails the coverage test.
@@ -173,6 +177,14 @@ REQUESTS: dict[str, Callable[[SlackRequests, str], tuple[str, dict[str, str]]]] 
     "command:todo": command("todo list"),
     "command:index": command("index channel on"),
     "command:digest": command("digest list"),
+    "command:meeting": command("meeting"),
+    f"view:{ids.VIEW_MEETING_NOTES}": lambda requests, user_id: requests.view_submission(
+        ids.VIEW_MEETING_NOTES, {}, user_id=user_id
+    ),
+    **{
+        f"action:{action_id}": action_item_button(action_id)
+        for action_id in (ids.ACTION_ITEM_TODO, ids.ACTION_ITEM_JIRA, ids.ACTION_ITEM_DISMISS)
+    },
     f"shortcut:{ids.SHORTCUT_ADD_TODO}": lambda requests, user_id: requests.message_shortcut(
         ids.SHORTCUT_ADD_TODO, "update the runbook", user_id=user_id
     ),
