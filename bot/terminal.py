@@ -28,18 +28,20 @@ from bot.ids import SHORTCUT_CREATE_JIRA_ISSUE
 from bot.localjira import LocalJira
 from bot.localslack import LocalSlack, SlackCall, signed_headers
 from bot.server import build_web_app
-from bot.terminalforms import fill, parse_assignments
+from bot.terminalforms import Suggest, fill, parse_assignments
 from bot.textrender import render_message, render_view
 from bot.wiring import build_services
 from core.config import load_settings
 from core.db import schema
 from core.demo import demo_issues
+from core.demo.meeting import demo_transcript
 from core.errors import InvalidInput
 from core.jira.client import JiraClient, JiraConfig
 from core.jira.meta import sync_metadata
 from core.jira.sync import ProjectSync
 from core.jobs.inprocess import InProcessQueue
 from core.logging import configure_logging
+from core.meetings.formats import read_notes
 from core.search.indexer import index_pending
 
 TEAM_ID = "T0TRY"
@@ -173,6 +175,10 @@ class Terminal:
                 "trigger_id": uuid.uuid4().hex,
             }
             body, content_type = urlencode(form), "application/x-www-form-urlencoded"
+        elif line.strip() == ":meeting":
+            return await self._demo_meeting()
+        elif line.startswith(":say"):
+            body, content_type = self._event(self._channel_message(line[len(":say") :].strip()))
         elif line.strip() == ":home":
             home = {"type": "app_home_opened", "user": self.user_id, "channel": "D0TRY", "tab": "home"}
             body, content_type = self._event(home)
@@ -196,10 +202,7 @@ class Terminal:
             shown.append(_render_ack(ack))
         elif answer.strip():
             shown.append(answer.strip())
-        await self.bot.services.after_ack.drain()
-        queue = self.bot.services.queue
-        if isinstance(queue, InProcessQueue):
-            await asyncio.to_thread(queue.drain, 60.0)
+        await self._settle()
         shown.extend(self._new_posts(show_home=line.strip() == ":home"))
         return shown
 
@@ -233,11 +236,8 @@ class Terminal:
             "trigger_id": uuid.uuid4().hex, "response_url": self.slack.new_response_url(),
         })  # fmt: skip
 
-    async def _submission(self, text: str) -> tuple[str, str] | str:
-        """`:submit field=value …`: submit the open modal, keeping what it prefilled."""
-        view = self.slack.last_modal()
-        if view is None or not view.get("callback_id"):
-            return "(no form is open; `:ticket <message>` or `/pm ticket` opens one)"
+    def _suggest(self, view: dict[str, Any]) -> Suggest:
+        """What the form's typeahead offers, asked of the bot as Slack would (``block_suggestion``)."""
 
         async def suggest(action_id: str, query: str, values: dict[str, Any]) -> list[dict[str, Any]]:
             payload = {"type": "block_suggestion", "action_id": action_id, "block_id": "b", "value": query,
@@ -245,13 +245,54 @@ class Terminal:
             status, answer = await self._post(*self._interaction(payload))
             return list(json.loads(answer).get("options") or []) if status == 200 and answer else []
 
+        return suggest
+
+    async def _settle(self) -> None:
+        """Wait for what the bot does after its answer (background work and in-process jobs)."""
+        if self.bot is None:
+            return
+        await self.bot.services.after_ack.drain()
+        queue = self.bot.services.queue
+        if isinstance(queue, InProcessQueue):
+            await asyncio.to_thread(queue.drain, 60.0)
+
+    async def _submission(self, text: str) -> tuple[str, str] | str:
+        """`:submit field=value …`: submit the open modal, keeping what it prefilled."""
+        view = self.slack.last_modal()
+        if view is None or not view.get("callback_id"):
+            return "(no form is open; `:ticket <message>` or `/pm ticket` opens one)"
+
         try:
-            values = await fill(view, parse_assignments(text), suggest)
+            values = await fill(view, parse_assignments(text), self._suggest(view))
         except InvalidInput as exc:
             return f"({exc.user_message})"
         submitted = {k: view.get(k) for k in ("id", "type", "callback_id", "private_metadata", "hash")}
         return self._interaction({"type": "view_submission", "trigger_id": uuid.uuid4().hex,
                                   "view": {**submitted, "state": {"values": values}}})  # fmt: skip
+
+    def _channel_message(self, text: str) -> dict[str, str]:
+        """`:say …`: a message in #general (stored if `/pm index channel on` was used there)."""
+        text = text or "The refund webhook is retried three times before it gives up"
+        ts = self.slack.add_message(CHANNEL_ID, text, user=self.user_id)
+        return {"type": "message", "channel": CHANNEL_ID, "channel_type": "channel", "user": self.user_id,
+                "text": text, "ts": ts}  # fmt: skip
+
+    async def _demo_meeting(self) -> list[str]:
+        """`:meeting`: paste the demo planning call's transcript into `/pm meeting` and save it."""
+        shown = await self.send_line("/pm meeting")
+        filename, transcript = demo_transcript()
+        notes = read_notes(filename, transcript.encode())
+        view = self.slack.last_modal()
+        if view is None:
+            return shown
+        values = await fill(view, {"title": "Northwind weekly planning", "notes": notes}, self._suggest(view))
+        submitted = {k: view.get(k) for k in ("id", "type", "callback_id", "private_metadata", "hash")}
+        body, content_type = self._interaction(
+            {"type": "view_submission", "view": {**submitted, "state": {"values": values}}}
+        )
+        await self._post(body, content_type)
+        await self._settle()
+        return [*shown, *self._new_posts()]
 
     def _mention(self, line: str) -> dict[str, str]:
         """A message mentioning the bot; `:reply …` continues the thread of the last question."""

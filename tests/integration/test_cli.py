@@ -102,6 +102,24 @@ def test_try_covers_todos_digest_now_and_the_home(sqlite_env: str) -> None:
     assert "Traceback" not in out
 
 
+def test_try_indexes_a_channel_and_a_meeting(sqlite_env: str) -> None:
+    script = (
+        "/pm index channel on\n"
+        ":say The SEPA refund webhook gives up after three retries\n"
+        "/pm search SEPA refund webhook source:slack\n"
+        ":meeting\n"
+        "/pm search SEPA source:meeting\n"
+    )
+    result = CliRunner().invoke(main, ["try"], input=script)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "turned on indexing for this channel" in out
+    assert "*1. #general: The SEPA refund webhook gives up after three retries" in out
+    assert "6 action items from Northwind weekly planning" in out
+    assert "*1. Northwind weekly planning" in out
+    assert "Traceback" not in out
+
+
 def test_try_as_a_subprocess_reads_standard_input(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "try"],
