@@ -39,7 +39,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
             blocks.append(context(f"…and {data.more_todos} more: `/pm todo list`"))
     else:
         blocks.append(
-            context("Nothing open. `/pm todo add &lt;text&gt; [due:fri] [@owner]` or “Add as TODO” on a message.")
+            context("Nothing open: `/pm todo add &lt;text&gt; [due:fri] [@owner]` or “Add as TODO”.")
         )
     blocks.append({"type": "divider"})
     digest_lines = [_subscription(s) for s in data.subscriptions] or ["No channel digests set up by you."]
