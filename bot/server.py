@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 
@@ -24,16 +25,58 @@ APP_KEY: web.AppKey[BotApp] = web.AppKey("bot_app", BotApp)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",  # ignored over plain HTTP
+}
+OPS_PATHS = frozenset({"/metrics", "/api/v1/ready"})  # behind AGENTPM_OPS_TOKEN when it is set
+
+
+def _harden(response: web.StreamResponse) -> web.StreamResponse:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    for name in [h for h in response.headers if h.lower().startswith("access-control-")]:
+        del response.headers[name]  # no browser API: never CORS, whoever set it
     response.headers["Server"] = "agentpm"  # no framework or version banner
     return response
+
+
+def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=text, headers=headers)
+
+
+def _ops_authorized(request: web.Request) -> bool:
+    token = request.app[APP_KEY].services.settings.agentpm_ops_token
+    if not token:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every response, errors included, gets the security headers; oversized bodies and unauthorised
+    operations requests are refused before any work; an unexpected error is a short 500, its trace logged."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _harden(_plain(413, "request body too large"))
+    if request.path in OPS_PATHS and not _ops_authorized(request):
+        return _harden(_plain(401, "unauthorized", {"WWW-Authenticate": 'Bearer realm="agentpm"'}))
+    try:
+        response = await handler(request)
+    except web.HTTPRequestEntityTooLarge:  # a chunked body that grew past the limit while being read
+        response = _plain(413, "request body too large")
+    except web.HTTPException as exc:  # 404, 405 (OPTIONS included: no CORS preflight is answered)
+        kept = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+        response = _plain(exc.status, exc.reason.lower(), kept)
+    except Exception:
+        log.exception("http.unhandled", path=request.path, method=request.method)
+        response = _plain(500, "internal error")
+    return _harden(response)
 
 
 async def slack_events(request: web.Request) -> web.Response:

@@ -35,6 +35,7 @@ SECRET_FIELDS = (
     "database_url",
     "redis_url",
     "celery_broker_url",
+    "agentpm_ops_token",
 )
 
 # Values seen in examples and tutorials; a deployment using one of them is not secret at all.
@@ -137,6 +138,8 @@ class Settings(BaseSettings):
     agentpm_job_soft_time_limit: int = Field(default=300, ge=1)
     # Indexed channel messages older than this many days are purged (a channel's own setting wins).
     agentpm_channel_retention_days: int | None = Field(default=None, ge=1, le=36500)
+    # Bearer token for GET /metrics and /api/v1/ready; unset: open (keep them on a private network then).
+    agentpm_ops_token: str | None = None
 
     generated: list[str] = Field(default_factory=list, exclude=True)
 
@@ -238,6 +241,8 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("AGENTPM_ALLOWED_DOMAINS is missing")
     if settings.jira_base_url and not settings.jira_api_token:
         problems.append("JIRA_API_TOKEN is missing while JIRA_BASE_URL is set")
+    if settings.agentpm_ops_token and _weak(settings.agentpm_ops_token, 24):
+        problems.append("AGENTPM_OPS_TOKEN is weak (use 24 or more random characters)")
     if settings.pinecone_api_key and not settings.pinecone_index_host:
         problems.append("PINECONE_INDEX_HOST is missing while PINECONE_API_KEY is set")
     return problems
