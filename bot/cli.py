@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from bot.backup_cli import export_command, import_command
 from bot.digest_cli import digest
 from core.config import ConfigError, Settings, load_settings
 from core.logging import configure_logging
@@ -549,6 +550,8 @@ def try_(as_email: str, database: str | None) -> None:
 
 
 main.add_command(digest)
+main.add_command(export_command)
+main.add_command(import_command)
 
 
 if __name__ == "__main__":
