@@ -3,10 +3,10 @@
 A plain import is a restore into a fresh database: it refuses one that holds any row of an exported table,
 inserts every row with its own primary key, and moves PostgreSQL's sequences past them. A merge is for a
 database that already has data (say the bot ran for a day on an empty database after a loss): rows already
-there are kept, found by a unique key (a user's email, a channel's ID) or by an identical row under the same
-primary key; a row whose surrogate key is taken by a different row is inserted under a new key, and the rows
-that refer to it (by foreign key, or ``action_items.todo_id``) follow it. So alice's credential can never end
-up attached to whoever got alice's old user id.
+there are kept, found by a unique key (a user's email, a channel's ID) or as an identical row; a row whose
+surrogate key is taken by a different row is inserted under a new key, and the rows that refer to it (by
+foreign key, ``action_items.todo_id``, a channel delivery's ``target``) follow it. So alice's credential can
+never end up attached to whoever got alice's old user id.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy.sql.expression import bindparam
 from core.backup.codec import encode
 from core.backup.fileformat import Backup, InvalidBackup
 from core.backup.merge_keys import natural_keys, references, surrogate_key
-from core.backup.tables import TABLES, TableSpec
+from core.backup.tables import DELIVERY_KIND_CHANNEL, TABLES, TableSpec
 from core.db import schema
 from core.errors import AgentPMError
 
@@ -102,6 +102,9 @@ def _follow(spec: TableSpec, row: dict[str, Any], remaps: Remaps) -> dict[str, A
     for column_name, target in references(spec.table):
         if moved[column_name] is not None and target in remaps:
             moved[column_name] = remaps[target].get(moved[column_name], moved[column_name])
+    if spec.name == "deliveries" and moved["kind"] == DELIVERY_KIND_CHANNEL and moved["target"].isdigit():
+        subscriptions = remaps.get("digest_subscriptions", {})
+        moved["target"] = str(subscriptions.get(int(moved["target"]), int(moved["target"])))
     return moved
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Table
+from sqlalchemy.schema import sort_tables
 
 from core.db import models
 from core.db.answer_tables import Answer, AnswerFeedback
@@ -74,26 +75,32 @@ _SPECS = (
     TableSpec(_t(AnswerFeedback), "votes on answers"),
 )
 
-# Not exported, and why (documented in docs/backup.md):
+# Not exported, and why (documented in docs/backup.md); with TABLES, every table of the schema is decided.
 NOT_EXPORTED = {
-    "jira_issues": "re-synced from Jira (`agentpm sync jira --full`)",
-    "documents (source jira)": "re-synced from Jira with the issues",
+    "jira_issues": "re-synced from Jira (`agentpm sync jira --full`), with their documents",
+    "jira_issue_types": "Jira metadata, re-read by every sync",
+    "jira_priorities": "Jira metadata, re-read by every sync",
     "chunks": "passages and vectors, rebuilt by `agentpm reindex`",
     "vector_deletions": "an outbox for the external vector index; `agentpm reindex` prunes stale vectors",
-    "jira_issue_types, jira_priorities": "Jira metadata, re-read by every sync",
     "slack_oauth_states": "OAuth states live ten minutes",
-    "alembic_version": "the file's `schema` field holds the revision",
 }
 
 # References without a foreign key that a merge must renumber with their target: (table, column) → table.
 LOGICAL_REFERENCES = {("action_items", "todo_id"): "todos"}
 
+# A channel digest's delivery names its subscription by id, as text (``deliveries.target``, kind "channel").
+DELIVERY_KIND_CHANNEL = "channel"
+
 
 def _foreign_key_order() -> tuple[TableSpec, ...]:
-    """The specs with parents before children, so one pass of inserts satisfies every foreign key."""
+    """The specs with parents before children (logical references count too), so one pass of inserts
+    satisfies every foreign key and a merge has renumbered a row before the rows naming it arrive."""
     by_name = {spec.name: spec for spec in _SPECS}
-    ordered = [by_name[t.name] for t in Base.metadata.sorted_tables if t.name in by_name]
-    return tuple(ordered)
+    logical = [
+        (by_name[target].table, by_name[name].table) for (name, _), target in LOGICAL_REFERENCES.items()
+    ]
+    logical.append((by_name["digest_subscriptions"].table, by_name["deliveries"].table))
+    return tuple(by_name[t.name] for t in sort_tables([s.table for s in _SPECS], extra_dependencies=logical))
 
 
 TABLES: tuple[TableSpec, ...] = _foreign_key_order()

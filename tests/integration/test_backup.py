@@ -25,7 +25,7 @@ from core.crypto import Vault
 from core.db import schema
 from core.db.answer_tables import Answer, AnswerFeedback
 from core.db.models import Chunk, Document, JiraIssue, Project, SyncState, User
-from core.db.schedule_tables import Delivery
+from core.db.schedule_tables import Delivery, DigestSubscription
 from core.db.session import Database, make_engine
 from core.db.slack_tables import slack_bots, slack_installations
 from core.digests.parse import SubscribeRequest
@@ -175,7 +175,7 @@ def _fill(db: Database) -> None:
             "U0A",
             AT,
         )
-        subscribe(
+        subscription = subscribe(
             s, team_id="T1", channel_id="C0GEN", user_id="U0ALICE", tz="Europe/Berlin",
             request=SubscribeRequest(time="09:15", projects=["PAY"]), now=AT,
         )  # fmt: skip
@@ -184,6 +184,9 @@ def _fill(db: Database) -> None:
             kind="reminder", target="U0BOB", local_date=date(2026, 12, 1), status="sent", sent_at=AT,
             channel_id="D0BOB", message_ts="1760000001.000200",
         ))  # fmt: skip
+        s.add(
+            Delivery(kind="channel", target=str(subscription.id), local_date=date(2026, 12, 1), status="sent")
+        )
         sources = [{"key": "PAY-7", "score": 0.5, "a": [1, {"z": None}]}]
         answer = Answer(question="what is blocked?", text="PAY-7", mode="extractive", sources=sources)
         s.add(answer)
@@ -246,7 +249,10 @@ def test_import_refuses_a_non_empty_database_and_merges_when_asked(exported: str
         settings = load_settings(database_url="sqlite://", redis_url=None, celery_broker_url=None)
         resolve(s, Profile(slack_user_id="U0BOB", team_id="T1", email="bob@northwind.example"), settings)
         resolve(s, Profile(slack_user_id="U0ERIN", team_id="T1", email="erin@northwind.example"), settings)
-    with pytest.raises(ImportRefused, match=r"not empty: audit_events \(2\), users \(2\)"):
+        subscribe(s, team_id="T1", channel_id="C0NEW", user_id="U0ERIN", tz="UTC", request=SubscribeRequest())
+    with pytest.raises(
+        ImportRefused, match=r"not empty: users \(2\), audit_events \(2\), digest_subscriptions \(1\)"
+    ):
         import_backup(target.engine, parse(text))
     assert _count(target, User) == 2
 
@@ -259,6 +265,11 @@ def test_import_refuses_a_non_empty_database_and_merges_when_asked(exported: str
         credential = load_jira(s, Vault([KEY]), alice.id)  # followed alice to her new id
         assert credential is not None
         assert credential.token == "jira-secret"
+        subscription = s.scalar(select(DigestSubscription).where(DigestSubscription.channel_id == "C0GEN"))
+        assert subscription is not None
+        assert subscription.id == 2  # renumbered: erin's subscription has 1
+        delivered = s.scalar(select(Delivery.target).where(Delivery.kind == "channel"))
+        assert delivered == "2"  # the delivery record followed it
     again = import_backup(target.engine, parse(text), merge=True)
     assert again.inserted == 0
     assert again.skipped == sum(len(r) for r in json.loads(text)["tables"].values())
