@@ -35,6 +35,8 @@ LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
 LOCAL_DIMENSION = 384
 MAX_TOKENS = 256
 BATCH = 32
+PAD_SLACK = 1.25  # a batch may carry up to 25% padding tokens; beyond that, texts are embedded apart
+QUERY_TEXTS = 2  # a search embeds its query and, for a multi-line query, its first line
 QUERY_CACHE_SIZE = 256  # query vectors kept per embedder (~1.5 kB each for MiniLM, 12 kB for 3072 dimensions)
 
 
@@ -112,51 +114,92 @@ def _packaged_file(distribution: str, relative: str, sha256: str) -> Path:
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 (384 dimensions) on onnxruntime, mean-pooled and normalised; thread-safe."""
+    """all-MiniLM-L6-v2 (384 dimensions) on onnxruntime, mean-pooled and normalised; thread-safe.
+
+    Two sessions of the same model file: batches (indexing) run on ``threads`` threads; a call with at most
+    ``QUERY_TEXTS`` texts (a search: the query and its first line) runs on its own single-threaded session,
+    created on first use. A query then never waits behind an indexing batch in the same process, and does
+    not pay for waking and spinning a thread pool for a few dozen tokens while the database ranks beside it.
+    """
 
     name = LOCAL_MODEL_NAME
     dimension = LOCAL_DIMENSION
 
     def __init__(self, threads: int = 2) -> None:
-        import onnxruntime
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(_packaged_file(*TOKENIZER_FILE)))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106  (a token of the vocabulary)
+        self._tokenizer.no_padding()  # (its file pads to 128): batches are padded here, to their longest text
+        self._model_path = _packaged_file(*MODEL_FILE)
+        self._session = self._new_session(threads)
+        self._lock = threading.Lock()
+        self._query_session: Any = None
+        self._query_lock = threading.Lock()
+
+    def _new_session(self, threads: int) -> Any:
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(_packaged_file(*MODEL_FILE)), options, providers=["CPUExecutionProvider"]
+        return onnxruntime.InferenceSession(
+            str(self._model_path), options, providers=["CPUExecutionProvider"]
         )
-        self._lock = threading.Lock()
 
     def count_tokens(self, texts: list[str]) -> int:
+        """Tokens the model reads for ``texts`` (truncated, without padding)."""
         return sum(len(e.ids) for e in self._tokenizer.encode_batch(texts))
 
     def embed(self, texts: list[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), BATCH):
-            batch = order[start : start + BATCH]
-            out[batch] = self._embed_batch([texts[i] for i in batch])
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(texts)
+        query = len(texts) <= QUERY_TEXTS
+        for batch in _batches([len(e.ids) for e in encodings]):
+            out[batch] = self._embed_batch([encodings[i].ids for i in batch], query=query)
         return out
 
-    def _embed_batch(self, texts: list[str]) -> Vectors:
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _embed_batch(self, rows: list[list[int]], *, query: bool) -> Vectors:
+        width = max(len(row) for row in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)  # 0 is [PAD]
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        with self._lock:
-            hidden: Any = self._session.run(None, feeds)[0]
+        if query:
+            with self._query_lock:
+                if self._query_session is None:
+                    self._query_session = self._new_session(1)
+                hidden: Any = self._query_session.run(None, feeds)[0]
+        else:
+            with self._lock:
+                hidden = self._session.run(None, feeds)[0]
         summed = (hidden * mask[..., None]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         unit: Vectors = (pooled / norms).astype(np.float32)
         return unit
+
+
+def _batches(lengths: list[int]) -> list[list[int]]:
+    """Indices of texts in batches of at most ``BATCH``, by length, so that padding (every row as long as its
+    batch's longest) costs at most ``PAD_SLACK`` times the tokens the batch really has."""
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    tokens = 0
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        longest = max(lengths[i], 1)  # sorted: the newcomer is the batch's longest
+        if batch and (len(batch) >= BATCH or longest * (len(batch) + 1) > PAD_SLACK * (tokens + lengths[i])):
+            batches.append(batch)
+            batch, tokens = [], 0
+        batch.append(i)
+        tokens += lengths[i]
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 class OpenAIEmbedder:

@@ -7,7 +7,10 @@ candidates are checked against the same condition before they are fused.
 
 from __future__ import annotations
 
+import contextvars
 import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -150,13 +153,25 @@ def _allowed(session: Session, candidates: set[int], where: ColumnElement[bool] 
     return set(session.scalars(select(Document.id).where(Document.id.in_(sorted(candidates)), where)))
 
 
-def _dense_rankings(
-    session: Session, texts: list[str], depth: int, where: ColumnElement[bool] | None, engine: SearchEngine
-) -> list[list[int]]:
+def _dense_hits(engine: SearchEngine, texts: list[str], depth: int) -> list[list[int]]:
+    """Each text's nearest documents, best first (no permission check: that needs the session)."""
     vectors = query_vectors.embed(engine.embedder, [text[:QUERY_CHARS] for text in texts])
-    dense = [engine.index.search(vector, limit=depth) for vector in vectors]
-    allowed = _allowed(session, {h.document_id for hits in dense for h in hits}, where)
-    return [[h.document_id for h in hits if h.document_id in allowed] for hits in dense]
+    return [[h.document_id for h in engine.index.search(vector, limit=depth)] for vector in vectors]
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+DENSE_WORKERS = 4
+DENSE_TIMEOUT_SECONDS = 30.0
+
+
+def _dense_pool() -> ThreadPoolExecutor:
+    """Threads for the dense half of a search (created on first use, so never before a worker forks)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=DENSE_WORKERS, thread_name_prefix="search-dense")
+        return _pool
 
 
 def rank(
@@ -166,13 +181,24 @@ def rank(
     limit: int,
     engine: SearchEngine | None,
 ) -> list[Ranked]:
-    """Keyword rankings, fused with vector rankings when an engine is given; ``where`` None: no condition."""
+    """Keyword rankings, fused with vector rankings when an engine is given; ``where`` None: no condition.
+
+    The query is embedded and the vector index searched on another thread while the database ranks by
+    keywords (onnxruntime, numpy and SQLite all run without the GIL), so a search takes about as long as the
+    slower of the two, not their sum. The session stays on the calling thread.
+    """
     head = _first_line(query)
     texts = [query] + ([head] if head else [])
     depth = max(limit, CANDIDATES)
-    rankings = [[h.document_id for h in hits] for hits in keyword_rankings(session, texts, depth, where)]
+    dense: Future[list[list[int]]] | None = None
     if engine is not None:
-        rankings += _dense_rankings(session, texts, depth, where, engine)
+        context = contextvars.copy_context()  # the request's log context goes along
+        dense = _dense_pool().submit(context.run, _dense_hits, engine, texts, depth)
+    rankings = [[h.document_id for h in hits] for hits in keyword_rankings(session, texts, depth, where)]
+    if dense is not None:
+        nearest = dense.result(timeout=DENSE_TIMEOUT_SECONDS)
+        allowed = _allowed(session, {d for ranking in nearest for d in ranking}, where)
+        rankings += [[d for d in ranking if d in allowed] for ranking in nearest]
     if len(rankings) == 1:  # one keyword ranking: keep its order and scores' order
         return [Ranked(d, 1.0 / (RRF_K + i + 1)) for i, d in enumerate(rankings[0][:limit])]
     ordered = sorted(_fuse(rankings).items(), key=lambda kv: (-kv[1], kv[0]))

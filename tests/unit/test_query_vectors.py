@@ -1,10 +1,12 @@
-"""The query vector cache: repeated query texts are embedded once, per embedder, within a bounded size."""
+"""Query vectors: repeated query texts are embedded once (per embedder, bounded); batches pad little."""
 
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
-from core.search.embed import QueryVectorCache, Vectors
+from core.search.embed import BATCH, PAD_SLACK, QueryVectorCache, Vectors, _batches
 
 
 class CountingEmbedder:
@@ -50,3 +52,19 @@ def test_returned_vectors_are_copies() -> None:
     cache, model = QueryVectorCache(), CountingEmbedder()
     cache.embed(model, ["q"])[0][:] = 7.0
     assert cache.embed(model, ["q"])[0].max() == 1.0
+
+
+@given(st.lists(st.integers(0, 256), max_size=200))
+def test_batches_cover_every_text_once_and_bound_the_padding(lengths: list[int]) -> None:
+    batches = _batches(lengths)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert 1 <= len(batch) <= BATCH
+        if len(batch) > 1:
+            padded = max(lengths[i] for i in batch) * len(batch)
+            assert padded <= PAD_SLACK * sum(lengths[i] for i in batch)
+
+
+def test_texts_of_one_length_fill_whole_batches() -> None:
+    assert [len(b) for b in _batches([200] * 70)] == [BATCH, BATCH, 6]
+    assert _batches([10, 250]) == [[0], [1]]  # a short line is not padded to a long one
