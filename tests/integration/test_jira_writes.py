@@ -248,10 +248,12 @@ async def test_browsing_forbidden_looks_like_not_found(jira: LocalJira) -> None:
 async def test_myself_and_assignable_people(jira: LocalJira) -> None:
     async with JiraClient(alice(jira)) as client:
         assert await myself(client) == JiraUser(
-            account_id=alice_id(jira.flavour), display_name="Alice Example"
+            account_id=alice_id(jira.flavour), display_name="Alice Example", email=ALICE_EMAIL
         )
         found = await assignable_users(client, "pay", "MA")
-        assert JiraUser(account_id=maya_id(jira.flavour), display_name="Maya Chen") in found
+        email = "maya@northwind.example"
+        maya = JiraUser(account_id=maya_id(jira.flavour), display_name="Maya Chen", email=email)
+        assert maya in found
         assert all(u.display_name != "Marc Gone" for u in await assignable_users(client, "PAY", "marc"))
         assert len(await assignable_users(client, "PAY", "", limit=2)) == 2
     search = next(r for r in jira.requests if r.path.endswith("/user/assignable/search"))
