@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: the repository's packages
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,7 @@ from bench.common import (
 from core.config import Role, load_settings
 from core.db.models import Chunk, Document
 from core.errors import AgentPMError
+from core.jira.text import description_text
 from core.logging import configure_logging
 from core.search import service
 from core.search.chunks import chunk_document
@@ -57,16 +60,22 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)] if ordered else float("nan")
 
 
-def summaries(issues: list[dict[str, Any]]) -> list[str]:
-    lines = [str((issue.get("fields") or {}).get("summary") or "").strip() for issue in issues]
-    return sorted({line for line in lines if line})
+def query_texts(issues: list[dict[str, Any]], whole: bool) -> list[str]:
+    """Issues' summary lines (or, ``whole``, summary + newline + description as search_quality.py queries)."""
+    texts: set[str] = set()
+    for issue in issues:
+        fields = issue.get("fields") or {}
+        summary = str(fields.get("summary") or "").strip()
+        if summary:
+            texts.add(summary + "\n" + description_text(fields.get("description")) if whole else summary)
+    return sorted(texts)
 
 
 def pick_queries(
-    issues: list[dict[str, Any]], count: int, warmup: int, seed: int
+    issues: list[dict[str, Any]], count: int, warmup: int, seed: int, whole: bool = False
 ) -> tuple[list[str], list[str]]:
-    """Distinct summary lines, a fixed random sample: (warm-up queries, measured queries)."""
-    chosen = random.Random(seed).sample(summaries(issues), warmup + count)
+    """Distinct query texts, a fixed random sample: (warm-up queries, measured queries)."""
+    chosen = random.Random(seed).sample(query_texts(issues, whole), warmup + count)
     return chosen[:warmup], chosen[warmup:]
 
 
@@ -237,6 +246,9 @@ def main() -> int:
     parser.add_argument("--queries", metavar="N", type=int, default=300, help="measured queries (300)")
     parser.add_argument("--warmup", metavar="N", type=int, default=30, help="warm-up queries (30)")
     parser.add_argument("--seed", type=int, default=20260, help="picks the summary lines used as queries")
+    parser.add_argument(
+        "--whole-issue", action="store_true", help="query with summary + description instead of the summary"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="measure the queries this many times (1)")
     parser.add_argument(
         "--embed-sample", metavar="DOCS", type=int, default=128,
@@ -263,7 +275,7 @@ def main() -> int:
     issues = load_issues(issues_path)
     # The dev query issues stay out of the index, as in search_quality.py: both benchmarks share one cache.
     excluded = {str(r["query_key"]) for r in load_label_rows(labels_path)} if labels_path.is_file() else set()
-    warmup, queries = pick_queries(issues, args.queries, args.warmup, args.seed)
+    warmup, queries = pick_queries(issues, args.queries, args.warmup, args.seed, args.whole_issue)
     try:
         with indexed_database(issues_path, issues, excluded, use_cache=not args.no_cache) as indexed:
             settings = load_settings(database_url=indexed.url, openai_api_key=None, pinecone_api_key=None)
@@ -293,7 +305,8 @@ def main() -> int:
 
     baseline_name = "keyword-only search()"
     results = {name: row(name, values, samples[baseline_name]) for name, values in samples.items()}
-    print(f"\nsearch latency: {len(queries)} summary-line queries x {args.rounds} round(s) "
+    kind = "whole-issue (summary + description)" if args.whole_issue else "summary-line"
+    print(f"\nsearch latency: {len(queries)} {kind} queries x {args.rounds} round(s) "
           f"(seed {args.seed}) after {len(warmup)} warm-up; a page of {PAGE}; "
           f"{documents} documents, {chunks} chunks")  # fmt: skip
     print(f"database: {indexed.where}")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: the repository's packages
+
 from sqlalchemy import delete, func, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session

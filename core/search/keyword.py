@@ -27,9 +27,11 @@ SQLITE_RANK = "bm25(documents_fts, 4.0, 1.0)"
 SQLITE_OVERFETCH = 3
 
 
-# A long query (a whole issue) is searched with its rarest terms: they say what it is about, and every term
-# in an OR query costs time. Candidates are its first distinct terms; their document frequencies are counted
-# in the keyword index (cached a while per database).
+# A long query (a whole issue) is searched with at most MAX_TERMS terms. On SQLite, its rarest: they say what
+# it is about, and every term in an OR query costs time. Candidates are its first distinct terms; their
+# document frequencies are counted in the FTS5 index (~0.1 ms a term; cached a while per database). PostgreSQL
+# would visit the heap for every count (1-10 ms a term, hundreds of terms in an issue), so it keeps the
+# query's first terms.
 MAX_TERMS = 48
 CANDIDATE_TERMS = 400
 COMMON_DF = 5000  # counting stops here: any term in this many documents is common
@@ -57,7 +59,10 @@ def keyword_rankings(
     postgres = session.get_bind().dialect.name == "postgresql"
     rankings: list[list[KeywordHit]] = []
     for query in queries:
-        terms = choose_terms(session, query_terms(query, limit=CANDIDATE_TERMS))
+        if postgres:
+            terms = query_terms(query, limit=MAX_TERMS)
+        else:
+            terms = choose_terms(session, query_terms(query, limit=CANDIDATE_TERMS))
         if not terms:
             rankings.append([])
         elif postgres:
