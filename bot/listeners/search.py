@@ -72,7 +72,7 @@ def register(reg: Registrar) -> None:
     @reg.subcommand(
         "search",
         usage=USAGE,
-        description="Search Jira issues (and later channels and meetings).",
+        description="Search Jira issues, indexed channels and meeting notes.",
         access=access,
     )
     async def search(
