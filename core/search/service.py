@@ -11,6 +11,7 @@ import contextvars
 import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.config import Role
 from core.db.models import Document, JiraIssue, Project, ProjectMember
+from core.errors import Retryable
 from core.search.embed import query_vectors
 from core.search.engine import SearchEngine
 from core.search.keyword import keyword_rankings
@@ -162,7 +164,9 @@ def _dense_hits(engine: SearchEngine, texts: list[str], depth: int) -> list[list
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 DENSE_WORKERS = 4
-DENSE_TIMEOUT_SECONDS = 30.0
+# Past the embedder's and the index's own timeouts and retries (OpenAI: 30 s, 4 retries): a stuck dense half
+# fails the search as a transient error instead of holding the job forever.
+DENSE_TIMEOUT_SECONDS = 180.0
 
 
 def _dense_pool() -> ThreadPoolExecutor:
@@ -196,7 +200,10 @@ def rank(
         dense = _dense_pool().submit(context.run, _dense_hits, engine, texts, depth)
     rankings = [[h.document_id for h in hits] for hits in keyword_rankings(session, texts, depth, where)]
     if dense is not None:
-        nearest = dense.result(timeout=DENSE_TIMEOUT_SECONDS)
+        try:
+            nearest = dense.result(timeout=DENSE_TIMEOUT_SECONDS)
+        except FutureTimeout as exc:
+            raise Retryable(f"vector search took over {DENSE_TIMEOUT_SECONDS:.0f} s") from exc
         allowed = _allowed(session, {d for ranking in nearest for d in ranking}, where)
         rankings += [[d for d in ranking if d in allowed] for ranking in nearest]
     if len(rankings) == 1:  # one keyword ranking: keep its order and scores' order

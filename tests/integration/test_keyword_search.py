@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +16,9 @@ from core.config import Role, load_settings
 from core.db.models import Document, JiraIssue, Project
 from core.db.schema import upgrade
 from core.db.session import Database, make_engine
-from core.search import keyword
+from core.errors import Retryable
+from core.search import keyword, service
+from core.search.embed import Vectors
 from core.search.keyword import KeywordHit, choose_terms, frequencies, keyword_rankings, keyword_search
 from core.search.service import Viewer, search, visible_to
 from core.search.text import searchable_text
@@ -139,3 +143,35 @@ def test_results_carry_their_issue_fields(db: Database) -> None:
     assert slack.source == "slack"
     assert slack.status is None
     assert slack.key is None
+
+
+class StuckEmbedder:
+    name = "stuck"
+    dimension = 4
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def embed(self, texts: list[str]) -> Vectors:
+        self.release.wait(10)
+        raise RuntimeError("the model went away")
+
+
+@dataclass
+class FakeEngine:
+    embedder: StuckEmbedder
+    index: object = None
+
+
+def test_a_stuck_dense_half_fails_the_search_as_transient(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(db)
+    monkeypatch.setattr(service, "DENSE_TIMEOUT_SECONDS", 0.2)
+    engine = FakeEngine(StuckEmbedder())
+    with db.session() as session, pytest.raises(Retryable, match="vector search took over"):
+        search(session, "zookeeper fencing", Viewer(), engine=engine)  # type: ignore[arg-type]
+    engine.embedder.release.set()  # an embedder that fails instead: its own error reaches the caller
+    monkeypatch.setattr(service, "DENSE_TIMEOUT_SECONDS", 10.0)
+    with db.session() as session, pytest.raises(RuntimeError, match="went away"):
+        search(session, "zookeeper fencing again", Viewer(), engine=engine)  # type: ignore[arg-type]
