@@ -23,6 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: the repository's packages
 
 from sqlalchemy import delete, func, inspect, select, table
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -163,6 +164,9 @@ def given_database(url: str, issues: list[dict[str, Any]], embed: bool, memo: bo
         upgrade(url)
         try:
             seconds = store_issues(db, issues)
+            with db.engine.connect() as connection:  # planner statistics, as autovacuum keeps them in service
+                connection.execute(sql_text("ANALYZE"))
+                connection.commit()
             if embed:
                 embedder = MemoEmbedder(LocalEmbedder(), memo_path() if memo else None)
                 try:

@@ -12,7 +12,18 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from core.db.models import Document
@@ -132,11 +143,24 @@ frequencies = DocumentFrequencies()
 def _postgres(
     session: Session, terms: list[str], limit: int, where: ColumnElement[bool] | None
 ) -> list[KeywordHit]:
-    # OR of the terms: long questions and whole issue texts still match documents sharing some words.
-    tsquery = func.to_tsquery("english", bindparam("q", " | ".join(terms)))
+    # OR of the terms: long questions and whole issue texts still match documents sharing some words. Ranked
+    # by term frequency (the title weighed above the text) over 1 + log(length). Not ts_rank_cd: cover
+    # density all but ignores documents that do not hold the query's terms close together, which an OR query
+    # of a whole issue never finds (dev duplicate labels, summary line: Hits@10 0.03 against 0.44 with
+    # ts_rank). Normalising by length matters for long queries (0.51 against 0.41, 120 whole issues).
+    # The tsquery is parsed once, in its own FROM item: inline, to_tsquery (stable, not immutable) would be
+    # parsed again for every row ranked.
+    parsed = select(func.to_tsquery("english", bindparam("q", " | ".join(terms))).label("query")).subquery(
+        "tsq"
+    )
     vector: ColumnElement[Any] = literal_column("documents.search_vector")
-    rank = func.ts_rank_cd(vector, tsquery, 32).label("score")
-    query = select(Document.id, rank).where(vector.op("@@")(tsquery))
+    rank = func.ts_rank(vector, parsed.c.query, 1).label("score")
+    query = (
+        select(Document.id, rank)
+        .select_from(Document)
+        .join(parsed, true())
+        .where(vector.op("@@")(parsed.c.query))
+    )
     if where is not None:
         query = query.where(where)
     rows = session.execute(query.order_by(rank.desc(), Document.id).limit(limit)).all()
