@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -38,14 +38,12 @@ SQLITE_RANK = "bm25(documents_fts, 4.0, 1.0)"
 SQLITE_OVERFETCH = 3
 
 
-# A long query (a whole issue) is searched with at most MAX_TERMS terms. On SQLite, its rarest: they say what
-# it is about, and every term in an OR query costs time. Candidates are its first distinct terms; their
-# document frequencies are counted in the FTS5 index (~0.1 ms a term; cached a while per database). PostgreSQL
-# would visit the heap for every count (1-10 ms a term, hundreds of terms in an issue), so it keeps the
-# query's first terms.
+# A long query (a whole issue) is searched with its MAX_TERMS rarest terms: they say what it is about, and
+# every term in an OR query costs time (see DocumentFrequencies for how rare is known). Candidates are its
+# first distinct terms.
 MAX_TERMS = 48
 CANDIDATE_TERMS = 400
-COMMON_DF = 5000  # counting stops here: any term in this many documents is common
+COMMON_DF = 5000  # SQLite: counting stops here, any term in this many documents is common
 DF_CACHE_TERMS = 50_000
 DF_CACHE_SECONDS = 600.0
 
@@ -70,10 +68,7 @@ def keyword_rankings(
     postgres = session.get_bind().dialect.name == "postgresql"
     rankings: list[list[KeywordHit]] = []
     for query in queries:
-        if postgres:
-            terms = query_terms(query, limit=MAX_TERMS)
-        else:
-            terms = choose_terms(session, query_terms(query, limit=CANDIDATE_TERMS))
+        terms = choose_terms(session, query_terms(query, limit=CANDIDATE_TERMS))
         if not terms:
             rankings.append([])
         elif postgres:
@@ -97,20 +92,36 @@ def choose_terms(session: Session, terms: list[str], limit: int | None = None) -
 _SQLITE_DF = text(
     "SELECT count(*) FROM (SELECT rowid FROM documents_fts WHERE documents_fts MATCH :q LIMIT :cap)"
 )
-_POSTGRES_DF = text(
-    "SELECT count(*) FROM (SELECT 1 FROM documents "
-    "WHERE search_vector @@ to_tsquery('english', :q) LIMIT :cap) AS matches"
+_POSTGRES_LEXEMES = text(
+    "SELECT t, CAST(to_tsquery('english', t) AS text) FROM unnest(CAST(:terms AS text[])) AS t"
 )
+_POSTGRES_COMMON = text(
+    "SELECT CAST(CAST(most_common_elems AS text) AS text[]), most_common_elem_freqs FROM pg_stats "
+    "WHERE schemaname = current_schema() AND tablename = 'documents' AND attname = 'search_vector'"
+)
+_ESTIMATE_SCALE = 1_000_000  # PostgreSQL: a lexeme's share of documents, as an integer to order by
+
+
+@dataclass
+class _Cache:
+    terms: dict[str, tuple[int, float]] = field(default_factory=dict)  # term -> (frequency, when looked up)
+    common: dict[str, float] = field(default_factory=dict)  # PostgreSQL: lexeme -> share of documents
+    common_at: float = -1e18
 
 
 class DocumentFrequencies:
-    """How many documents each term occurs in (up to ``COMMON_DF``), per database, cached for a while."""
+    """How common each term is, per database, cached for a while (``DF_CACHE_SECONDS``).
+
+    SQLite: the number of documents holding it (counting stops at ``COMMON_DF``), from the FTS5 index, about
+    0.1 ms a term. PostgreSQL would visit the heap to count (1-10 ms a term, and an issue has hundreds), so
+    there it is an estimate from the planner's statistics (``pg_stats``, as of the last ANALYZE): the share of
+    documents for the ~1,000 most common lexemes, and 1 for any other term; 0 for a term that is no lexeme
+    (a stop word). Without statistics every term counts 1, so the query's first terms are kept.
+    """
 
     def __init__(self, size: int = DF_CACHE_TERMS, seconds: float = DF_CACHE_SECONDS) -> None:
         self.size, self.seconds = size, seconds
-        self._caches: weakref.WeakKeyDictionary[Engine, dict[str, tuple[int, float]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._caches: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def get(self, session: Session, terms: list[str]) -> dict[str, int]:
@@ -118,19 +129,36 @@ class DocumentFrequencies:
         engine = bind if isinstance(bind, Engine) else bind.engine
         now = time.monotonic()
         with self._lock:
-            cache = self._caches.setdefault(engine, {})
-            found = {t: hit[0] for t in terms if (hit := cache.get(t)) and now - hit[1] < self.seconds}
+            cache = self._caches.setdefault(engine, _Cache())
+            found = {t: hit[0] for t in terms if (hit := cache.terms.get(t)) and now - hit[1] < self.seconds}
         missing = [t for t in terms if t not in found]
-        statement = _POSTGRES_DF if engine.dialect.name == "postgresql" else _SQLITE_DF
-        for term in missing:  # [a-z0-9]+: a quoted FTS5 phrase; a single lexeme for to_tsquery
-            q = term if engine.dialect.name == "postgresql" else f'"{term}"'
-            found[term] = int(session.execute(statement, {"q": q, "cap": COMMON_DF}).scalar_one())
+        if missing and engine.dialect.name == "postgresql":
+            found.update(self._estimated(session, cache, missing, now))
+        else:
+            for term in missing:  # [a-z0-9]+: quoting makes it an FTS5 phrase and nothing else
+                count = session.execute(_SQLITE_DF, {"q": f'"{term}"', "cap": COMMON_DF}).scalar_one()
+                found[term] = int(count)
         if missing:
             with self._lock:
-                if len(cache) + len(missing) > self.size:
-                    cache.clear()
-                cache.update((t, (found[t], now)) for t in missing)
+                if len(cache.terms) + len(missing) > self.size:
+                    cache.terms.clear()
+                cache.terms.update((t, (found[t], now)) for t in missing)
         return found
+
+    def _estimated(self, session: Session, cache: _Cache, terms: list[str], now: float) -> dict[str, int]:
+        if now - cache.common_at >= self.seconds:
+            row = session.execute(_POSTGRES_COMMON).first()
+            common = dict(zip(row[0], row[1], strict=False)) if row and row[0] and row[1] else {}
+            with self._lock:
+                cache.common, cache.common_at = common, now
+        rows = session.execute(_POSTGRES_LEXEMES, {"terms": terms}).all()
+        lexemes: dict[str, str] = {str(term): str(lexeme or "") for term, lexeme in rows}
+        estimates: dict[str, int] = {}
+        for term in terms:
+            lexeme = lexemes.get(term, "").strip("'")
+            share = cache.common.get(lexeme, 0.0)
+            estimates[term] = 1 + int(share * _ESTIMATE_SCALE) if lexeme else 0
+        return estimates
 
     def clear(self) -> None:
         with self._lock:
